@@ -1,0 +1,178 @@
+"""The `sim` command: validate and run scenario files.
+
+Exit status: 0 success, 1 internal error, 2 bad input (scenario or options),
+130 interrupted (SIGINT), 143 terminated (SIGTERM). Bad input never shows a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from sim.errors import ScenarioError, UsageError
+
+EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+
+
+class Terminated(BaseException):
+    """Raised in the main process when SIGTERM arrives, so cleanup runs as for Ctrl-C."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `sim` command."""
+    parser = argparse.ArgumentParser(prog="sim", description="surge-sim: can the stated volumes arrive by the deadline?")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a scenario and write its results folder")
+    run.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>/)")
+    run.add_argument("--replications", "-n", type=_positive_int, default=1, help="number of replications (default 1)")
+    run.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0)")
+    run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1,
+                     help="worker processes (default: all cores)")
+    run.add_argument("--replication", type=_non_negative_int, default=None, metavar="K",
+                     help="run only replication K of the seed (to rerun a failed one)")
+    run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+    validate = sub.add_parser("validate", help="check scenario files without running them")
+    validate.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `sim` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    err = Console(stderr=True, highlight=False)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        if args.command == "validate":
+            return _validate(args, err)
+        return _run(args, err)
+    except ScenarioError as exc:
+        err.print(f"[red]error:[/red] {len(exc.problems)} problem(s) in the scenario:")
+        for problem in exc.problems:
+            err.print(f"  {escape(str(problem))}", soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except UsageError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        err.print("interrupted: previous results left as they were")
+        return EXIT_SIGINT
+    except Terminated:
+        err.print("terminated: previous results left as they were")
+        return EXIT_SIGTERM
+    except Exception as exc:  # an internal error, not the user's: say so briefly
+        if os.environ.get("SIM_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {escape(type(exc).__name__)}: {escape(str(exc))} "
+                  "(set SIM_DEBUG=1 for the traceback, and please report it)", soft_wrap=True)
+        return EXIT_INTERNAL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _validate(args: argparse.Namespace, err: Console) -> int:
+    from sim.loader import load_scenario
+
+    out = Console(highlight=False)
+    status = EXIT_OK
+    for path in args.scenarios:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            status = EXIT_BAD_INPUT
+            err.print(f"[red]{escape(str(path))}: {len(exc.problems)} problem(s)[/red]")
+            for problem in exc.problems:
+                err.print(f"  {escape(str(problem))}", soft_wrap=True)
+            continue
+        out.print(f"{escape(str(path))}: ok ({escape(scenario.name)}: {len(scenario.requirements)} classes, "
+                  f"{len(scenario.nodes)} nodes, {len(scenario.fleets)} fleets)")
+    return status
+
+
+def _run(args: argparse.Namespace, err: Console) -> int:
+    from sim.loader import load_scenario
+    from sim.output import write_results
+    from sim.runner import run
+    from sim.terminal import show_summary
+
+    scenario = load_scenario(args.scenario)
+    out_dir = args.out if args.out is not None else Path("results") / scenario.name
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a folder")
+    total = 1 if args.replication is not None else args.replications
+    with _progress(total, quiet=args.quiet) as tick:
+        result = run(scenario, replications=args.replications, seed=args.seed, jobs=args.jobs,
+                     only=args.replication, progress=tick)
+    written = write_results(result, out_dir)
+    if not args.quiet:
+        from sim.output import summary_document
+
+        show_summary(summary_document(result), Console(highlight=False), str(written))
+    return EXIT_OK
+
+
+class _progress:
+    """A progress bar on stderr (replications done, rate, time left), silent unless stderr is a terminal."""
+
+    def __init__(self, total: int, quiet: bool):
+        self.total = total
+        self.enabled = not quiet and total > 1 and sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=Console(stderr=True),
+                            transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task("run", total=self.total, rate="")
+        return self._tick
+
+    def _tick(self, done: int) -> None:
+        assert self.bar is not None
+        elapsed = self.bar.tasks[0].elapsed or 0.0
+        self.bar.update(self.task, completed=done, rate=f"{done / elapsed:.1f}/s" if elapsed > 0 else "")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

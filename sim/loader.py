@@ -1,0 +1,284 @@
+"""Read a scenario file into a validated `Scenario`: TOML, `extends`, the asset library, checks.
+
+The flow is: parse TOML (and every file it `extends`, child keys winning), merge the
+asset library's carrier and cargo entries under the scenario's own, validate types
+with pydantic, then check cross-references and whether every class can be moved.
+Every problem found is collected and raised together as a `ScenarioError`.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from sim.errors import Problem, ScenarioError, did_you_mean
+from sim.schema import Mode, Scenario
+from sim.checks import check_references, check_movable
+
+MAX_EXTENDS_DEPTH = 16
+MAX_FILE_BYTES = 5_000_000
+LIBRARY_SECTIONS = ("carriers", "cargo")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load, merge and validate the scenario at `path`; raise `ScenarioError` listing every problem."""
+    path = Path(path)
+    raw = resolve_raw(path)
+    return validate_raw(raw, file=str(path))
+
+
+def resolve_raw(path: Path) -> dict[str, Any]:
+    """The scenario as plain data after `extends` and library merges, before type checks."""
+    raw = _read_with_extends(path, chain=())
+    library_paths = raw.pop("library", None)
+    raw.pop("extends", None)
+    library = _read_library(path, library_paths)
+    _merge_library(raw, library, file=str(path))
+    return raw
+
+
+def validate_raw(raw: dict[str, Any], file: str = "") -> Scenario:
+    """Type-check plain scenario data and its cross-references; raise `ScenarioError` on any problem."""
+    problems = check_references(raw, file)
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        problems = _pydantic_problems(exc, file) + problems
+        raise ScenarioError(problems) from None
+    if problems:
+        raise ScenarioError(problems)
+    problems = check_movable(scenario, file)
+    if problems:
+        raise ScenarioError(problems)
+    return scenario
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ScenarioError([Problem("", f"cannot read file: {exc.strerror or exc}", str(path))]) from None
+    if size > MAX_FILE_BYTES:
+        raise ScenarioError([Problem("", f"file is {size:,} bytes; a scenario may be at most {MAX_FILE_BYTES:,}", str(path))])
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError([Problem("", f"not valid UTF-8 text (byte {exc.start})", str(path))]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem("", f"cannot read file: {exc.strerror or exc}", str(path))]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError([Problem("", f"not valid TOML: {exc}", str(path))]) from None
+    except RecursionError:
+        raise ScenarioError([Problem("", "not valid TOML: nested too deeply", str(path))]) from None
+
+
+def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(p.name for p in (*chain, resolved))
+        raise ScenarioError([Problem("extends", f"extends itself in a cycle: {cycle}", str(path))])
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise ScenarioError([Problem("extends", f"more than {MAX_EXTENDS_DEPTH} levels of extends", str(path))])
+    data = _read_toml(path)
+    parent = data.get("extends")
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError([Problem("extends", f"must be a file name (text), got {parent!r}", str(path))])
+    parent_path = path.parent / parent
+    if not parent_path.is_file():
+        raise ScenarioError([Problem("extends", f'no such scenario file "{parent}" beside this one', str(path))])
+    base = _read_with_extends(parent_path, (*chain, resolved))
+    base.pop("name", None)  # a child is its own scenario: it must name itself
+    base.pop("title", None)
+    base.pop("description", None)
+    if "library" in base and "library" not in data:
+        # keep the parent's library relative to the parent's folder
+        base["library"] = [str((parent_path.parent / p).resolve()) for p in _as_list(base["library"])]
+    return deep_merge(base, data)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key, recursively; any other value in `override` replaces the base value."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _read_library(scenario_path: Path, library: Any) -> dict[str, dict[str, Any]]:
+    """Asset entries by section from the library folders (default: `library/` beside the file or its parent)."""
+    if library is None:
+        folders = [d for d in (scenario_path.parent / "library", scenario_path.parent.parent / "library") if d.is_dir()][:1]
+    else:
+        if not all(isinstance(p, str) for p in _as_list(library)):
+            raise ScenarioError([Problem("library", "must be a folder name or a list of folder names", str(scenario_path))])
+        folders = [scenario_path.parent / p for p in _as_list(library)]
+        missing = [str(f) for f in folders if not f.is_dir()]
+        if missing:
+            raise ScenarioError([Problem("library", f"no such folder: {', '.join(missing)}", str(scenario_path))])
+    assets: dict[str, dict[str, Any]] = {s: {} for s in LIBRARY_SECTIONS}
+    problems: list[Problem] = []
+    for folder in folders:
+        for file in sorted(folder.glob("*.toml")):
+            data = _read_toml(file)
+            for section, entries in data.items():
+                if section not in LIBRARY_SECTIONS or not isinstance(entries, dict):
+                    problems.append(Problem(section, f"a library file holds only tables {' and '.join(LIBRARY_SECTIONS)}", str(file)))
+                    continue
+                for key, entry in entries.items():
+                    if key in assets[section]:
+                        problems.append(Problem(f"{section}.{key}", "defined twice in the library", str(file)))
+                    assets[section][key] = entry
+    if problems:
+        raise ScenarioError(problems)
+    return assets
+
+
+def _merge_library(raw: dict[str, Any], library: dict[str, dict[str, Any]], file: str) -> None:
+    """Fill scenario carrier and cargo entries from library assets (by `base`, or by their own id).
+
+    Carrier types named by a fleet and cargo classes named by a requirement that the scenario
+    does not define are taken from the library as they are.
+    """
+    problems: list[Problem] = []
+    wanted = {
+        "carriers": {f.get("carrier") for f in _table_values(raw.get("fleets"))},
+        "cargo": set(raw.get("requirements", {}) if isinstance(raw.get("requirements"), dict) else ()),
+    }
+    for section in LIBRARY_SECTIONS:
+        own = raw.get(section, {})
+        if not isinstance(own, dict):
+            continue  # the type check reports it
+        merged: dict[str, Any] = {}
+        for key, entry in own.items():
+            if not isinstance(entry, dict):
+                merged[key] = entry
+                continue
+            base_id = entry.get("base", key if key in library[section] else None)
+            entry = {k: v for k, v in entry.items() if k != "base"}
+            if base_id is None:
+                merged[key] = entry
+            elif not isinstance(base_id, str) or base_id not in library[section]:
+                hint = did_you_mean(str(base_id), library[section])
+                problems.append(Problem(f"{section}.{key}.base", f'no library asset "{base_id}"{hint}', file))
+                merged[key] = entry
+            else:
+                merged[key] = deep_merge(library[section][base_id], entry)
+        for key in sorted(k for k in wanted[section] if isinstance(k, str)):
+            if key not in merged and key in library[section]:
+                merged[key] = copy.deepcopy(library[section][key])
+        raw[section] = merged
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _table_values(table: Any) -> list[dict[str, Any]]:
+    return [v for v in table.values() if isinstance(v, dict)] if isinstance(table, dict) else []
+
+
+_MESSAGES = {
+    "missing": "required key is missing",
+    "extra_forbidden": "unknown key",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be a whole number",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "finite_number": "must be a finite number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "dict_type": "must be a table",
+    "tuple_type": "must be a list",
+    "date_type": "must be a date (YYYY-MM-DD)",
+    "date_parsing": "must be a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "must be a date without a time of day",
+}
+
+
+def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = [part for part in err["loc"] if part not in ("function-after[_ordered(), Closure]",)]
+        path = _format_path(loc)
+        kind = err["type"]
+        ctx = err.get("ctx", {})
+        value = err.get("input")
+        if kind == "extra_forbidden":
+            parent = _expected_keys(loc[:-1])
+            message = f"unknown key{did_you_mean(str(loc[-1]), parent)}"
+        elif kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+            sign = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
+            limit = next(iter(ctx.values()))
+            message = f"must be {sign} {limit}, got {value!r}"
+        elif kind == "value_error":
+            message = str(ctx.get("error", err["msg"]))
+        elif kind == "enum":
+            message = f"must be one of {ctx.get('expected')}, got {value!r}"
+        elif kind == "string_pattern_mismatch":
+            message = f"{value!r} may hold only letters, digits, '_' and '-' (and must not start with '-')"
+        elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
+            message = err["msg"].replace("Value", "must").replace("List", "list")
+        elif kind in _MESSAGES:
+            message = _MESSAGES[kind]
+            if kind != "missing":
+                message += f", got {_show(value)}"
+        else:
+            message = err["msg"]
+        problems.append(Problem(path, message, file))
+    return problems
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _format_path(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _expected_keys(loc: list[Any]) -> list[str]:
+    """Keys a table at `loc` may hold, for 'did you mean' hints on unknown keys."""
+    from sim import schema
+
+    by_section = {
+        "nodes": schema.Node, "legs": schema.Leg, "routes": schema.Route, "carriers": schema.CarrierType,
+        "cargo": schema.CargoClass, "requirements": schema.Requirement, "fleets": schema.Fleet,
+    }
+    if not loc:
+        return list(schema.Scenario.model_fields)
+    model = by_section.get(str(loc[0]))
+    if model is None:
+        return []
+    if len(loc) >= 3 and loc[0] == "requirements" and loc[2] == "release":
+        model = schema.Release
+    elif len(loc) >= 3 and loc[0] == "nodes" and loc[2] == "closures":
+        model = schema.Closure
+    return [f.alias or name for name, f in model.model_fields.items()]
+
+
+__all__ = ["load_scenario", "resolve_raw", "validate_raw", "deep_merge", "Mode"]

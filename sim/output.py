@@ -1,0 +1,174 @@
+"""Write a run's results folder: summary.json, CSV tables and plots, all or nothing.
+
+Files are written into a temporary folder beside the target and moved into place
+only when complete, so a results folder is never half-written. CSV and JSON are
+written with fixed formatting so that the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.plots import closure_histogram, delivery_curves
+from sim.record import Trip
+from sim.runner import RunResult
+from sim.schema import Scenario
+
+TMP_PREFIX = ".tmp-surge-sim-"
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the fully resolved scenario (after library and extends merges)."""
+    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def summary_document(result: RunResult) -> dict[str, Any]:
+    """summary.json: the aggregate summary plus what is needed to reproduce it."""
+    doc = result.aggregate.summary()
+    doc["representative_replication"] = result.representative
+    doc["reproduce"] = {
+        "tool": "surge-sim",
+        "version": __version__,
+        "scenario_sha256": scenario_hash(result.scenario),
+        "seed": result.aggregate.seed,
+        "replications": result.aggregate.replications,
+        "seed_derivation": "numpy.random.SeedSequence(seed).spawn(replications)[k] for replication k",
+    }
+    return doc
+
+
+def _fmt(value: Any) -> Any:
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return ""
+        return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
+    return value
+
+
+def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> None:
+    """Write rows as CSV with the given columns and fixed number formatting."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_fmt(row.get(c, "")) for c in columns])
+
+
+TRIP_COLUMNS = ("carrier_id", "carrier_type", "fleet", "mode", "leg", "from", "to", "load_start_h", "departure_h",
+                "departure_time", "arrival_h", "arrival_time", "unload_end_h", "tonnes")
+DELIVERY_COLUMNS = ("class", "unit", "day", "date", "target", "cumulative_mean", "cumulative_p10", "cumulative_p50", "cumulative_p90")
+
+
+def trip_rows(scenario: Scenario, trips: list[Trip]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows and columns of trips.csv: one row per loaded movement, one quantity column per class."""
+    start = dt.datetime.combine(scenario.start_date, dt.time())
+    classes = list(scenario.requirements)
+    rows = []
+    for t in sorted(trips, key=lambda t: (t.departure_h, t.carrier_id)):
+        row = {
+            "carrier_id": t.carrier_id, "carrier_type": t.carrier_type, "fleet": t.fleet, "mode": t.mode, "leg": t.leg,
+            "from": t.origin, "to": t.destination, "load_start_h": round(t.load_start_h, 4),
+            "departure_h": round(t.departure_h, 4), "departure_time": (start + dt.timedelta(hours=t.departure_h)).isoformat(timespec="minutes"),
+            "arrival_h": round(t.arrival_h, 4), "arrival_time": (start + dt.timedelta(hours=t.arrival_h)).isoformat(timespec="minutes"),
+            "unload_end_h": round(t.unload_end_h, 4), "tonnes": round(t.tonnes, 4),
+        }
+        row.update({c: 0 for c in classes})
+        row.update({c: q for c, q in t.cargo})
+        rows.append(row)
+    return rows, [*TRIP_COLUMNS, *classes]
+
+
+def replication_rows(result: RunResult) -> tuple[list[dict[str, Any]], list[str]]:
+    """Rows of replications.csv: the headline figures of every replication."""
+    agg = result.aggregate
+    classes = agg.classes
+    failed = {f.index for f in agg.failures}
+    indices = [i for i in range(agg.first_index, agg.first_index + agg.replications) if i not in failed]
+    columns = ["replication", "all_met"]
+    for c in classes:
+        columns += [f"{c}_closure_day", f"{c}_by_deadline", f"{c}_met"]
+    columns += [f"{t}_movements" for t in agg.carrier_types]
+    rows = []
+    for k, index in enumerate(indices):
+        row: dict[str, Any] = {"replication": index}
+        met_all = True
+        for c in classes:
+            closure = agg.closure[c][k]
+            met = agg.by_deadline[c][k] >= result.scenario.requirements[c].quantity * (1 - 1e-6)
+            met_all &= met
+            row[f"{c}_closure_day"] = round(closure, 4) if math.isfinite(closure) else ""
+            row[f"{c}_by_deadline"] = agg.by_deadline[c][k]
+            row[f"{c}_met"] = int(met)
+        row["all_met"] = int(met_all)
+        for t in agg.carrier_types:
+            row[f"{t}_movements"] = agg.movements[t][k]
+        rows.append(row)
+    return rows, columns
+
+
+def write_results(result: RunResult, out_dir: Path) -> Path:
+    """Write every output file of a run into `out_dir`, replacing it only once all are written."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temporaries(out_dir.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
+    try:
+        summary = summary_document(result)
+        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        rows = result.aggregate.delivery_rows()
+        write_csv(tmp / "deliveries.csv", rows, DELIVERY_COLUMNS)
+        rep_rows, rep_cols = replication_rows(result)
+        write_csv(tmp / "replications.csv", rep_rows, rep_cols)
+        if result.record is not None and result.record.trips is not None:
+            trips, columns = trip_rows(result.scenario, result.record.trips)
+            write_csv(tmp / "trips.csv", trips, columns)
+        delivery_curves(summary, rows, tmp / "delivery_curves.png")
+        closure_histogram(summary, result.aggregate.closure, tmp / "closure.png")
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=target.parent))
+        os.rmdir(old)
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_stale_temporaries(folder: Path) -> None:
+    """Remove temporary folders left by runs that were killed outright (SIGKILL) and are no longer alive."""
+    for stale in folder.glob(TMP_PREFIX + "*"):
+        pid = stale.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if stale.is_dir() and not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(stale, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # this process has no temporary folder yet
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

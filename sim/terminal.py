@@ -1,0 +1,67 @@
+"""The verdict on the terminal: per class target, delivered by deadline, closure, met; counts; bottlenecks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+
+def _num(v: float | None, digits: int = 0) -> str:
+    return "-" if v is None else f"{v:,.{digits}f}"
+
+
+def _spread(stats: dict[str, float | None], digits: int = 0, replications: int = 1) -> str:
+    if replications <= 1:
+        return _num(stats["p50"], digits)
+    return f"{_num(stats['p50'], digits)} ({_num(stats['p10'], digits)}-{_num(stats['p90'], digits)})"
+
+
+def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None = None) -> None:
+    """Print the verdict, the movement counts and the busiest resources of a run."""
+    reps = summary["replications_completed"]
+    title = escape(summary["title"] or summary["scenario"])
+    console.print(f"[bold]{title}[/bold]  start {summary['start_date']}, deadline day {summary['deadline_day']:g} "
+                  f"({summary['deadline_date']}), {reps} replication{'s' if reps != 1 else ''}, seed {summary['seed']}")
+    band = "P50 (P10-P90)" if reps > 1 else ""
+    verdict = Table(title="Verdict by cargo class", title_justify="left")
+    for col, justify in (("class", "left"), ("target", "right"), (f"by deadline {band}", "right"),
+                         ("closure day " + band, "right"), ("closure date (P50)", "left"), ("P(met)" if reps > 1 else "met", "right")):
+        verdict.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for cls, info in summary["classes"].items():
+        met = f"{info['p_met']:.2f}" if reps > 1 else ("[green]yes[/green]" if info["p_met"] == 1 else "[red]no[/red]")
+        verdict.add_row(escape(f"{info['name']} ({info['unit']})"), _num(info["target"]),
+                        _spread(info["delivered_by_deadline"], 0, reps), _spread(info["closure_day"], 1, reps),
+                        info["closure_date"]["p50"] or "not closed", met)
+    console.print(verdict)
+    p_all = summary["all_met_probability"]
+    if p_all is not None:
+        text = f"{p_all:.2f} (95% CI {summary['all_met_ci95'][0]:.2f}-{summary['all_met_ci95'][1]:.2f})" if reps > 1 else ("yes" if p_all == 1 else "no")
+        console.print(f"All targets met by the deadline: [bold]{text}[/bold]")
+    counts = Table(title="Loaded movements by carrier type" + (" (P50, P10-P90)" if reps > 1 else ""), title_justify="left")
+    counts.add_column("kind")
+    counts.add_column("carrier type")
+    counts.add_column("movements", justify="right")
+    for group, label in (("flights", "flights"), ("sailings", "sailings"), ("land_trips", "land trips")):
+        for ctype, stats in summary[group].items():
+            counts.add_row(label, escape(ctype), _spread(stats, 0, reps))
+    console.print(counts)
+    tonnes = ", ".join(f"{m} {_num(s['p50'])} t" for m, s in summary["tonnes_by_mode"].items() if s["p50"])
+    console.print(f"Tonnes moved by mode (P50, counting each leg): {tonnes or 'none'}")
+    busy = Table(title="Busiest resources (mean utilization over the active period)", title_justify="left")
+    busy.add_column("resource")
+    busy.add_column("utilization", justify="right")
+    busy.add_column("queueing (carrier-h)", justify="right")
+    for row in summary["utilization"][:6]:
+        busy.add_row(escape(row["resource"]), f"{row['utilization']:.0%}", _num(row["queue_h"]))
+    console.print(busy)
+    if summary["bottleneck"]:
+        console.print(f"Bottleneck: [bold]{escape(summary['bottleneck'])}[/bold]")
+    if summary["failed_replications"]:
+        console.print(f"[red]{len(summary['failed_replications'])} replication(s) failed[/red]; rerun one with --replication K:")
+        for f in summary["failed_replications"][:10]:
+            console.print(f"  replication {f['index']}: {escape(f['error'])}")
+    if out_dir:
+        console.print(f"Results written to {escape(out_dir)}")
