@@ -72,6 +72,12 @@ def check_references(raw: dict[str, Any], file: str = "") -> list[Problem]:
         for name in per_load if isinstance(per_load, dict) else ():
             ref(f"cargo.{cargo_id}.per_load.{name}", name, carriers, "carrier type")
 
+    unc = _table(raw, "uncertainty")
+    for section, table, what in (("reliability", carriers, "carrier type"), ("weather", nodes, "node"),
+                                 ("activation", _table(raw, "fleets"), "fleet"), ("release", _table(raw, "requirements"), "cargo class")):
+        for name in _table(unc, section):
+            ref(f"uncertainty.{section}.{name}", name, table, what)
+
     for req_id, req in _entries(raw, "requirements"):
         ref(f"requirements.{req_id}", req_id, cargo, "cargo class")
         for i, name in _ids(req.get("routes")):

@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes (default: all cores)")
     run.add_argument("--replication", type=_non_negative_int, default=None, metavar="K",
                      help="run only replication K of the seed (to rerun a failed one)")
+    run.add_argument("--executor", choices=("process", "dask"), default="process",
+                     help="where replications run: local processes (default) or a Dask cluster")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
+                     help="Dask scheduler address (with --executor dask; default: a local cluster)")
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -128,6 +132,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     from sim.runner import run
     from sim.terminal import show_summary
 
+    if args.scheduler and args.executor != "dask":
+        raise UsageError("--scheduler needs --executor dask")
     scenario = load_scenario(args.scenario)
     out_dir = args.out if args.out is not None else Path("results") / scenario.name
     if out_dir.exists() and not out_dir.is_dir():
@@ -135,7 +141,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     total = 1 if args.replication is not None else args.replications
     with _progress(total, quiet=args.quiet) as tick:
         result = run(scenario, replications=args.replications, seed=args.seed, jobs=args.jobs,
-                     only=args.replication, progress=tick)
+                     only=args.replication, progress=tick, executor=args.executor, scheduler=args.scheduler)
     written = write_results(result, out_dir)
     if not args.quiet:
         from sim.output import summary_document

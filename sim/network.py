@@ -10,6 +10,7 @@ With route shares the tag is the route id, and cargo keeps to that route.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -103,27 +104,36 @@ class Network:
         return best
 
 
-def release_schedule(scenario: Scenario, network: Network, cls: str) -> list[tuple[float, str, str, float]]:
-    """(time h, node, tag, quantity) of every release of a class, split by route share, time-ordered.
+def release_schedule(scenario: Scenario, network: Network, cls: str, delay_days: float = 0.0,
+                     daily_factor: Callable[[], float] | None = None) -> list[tuple[float, str, str, float]]:
+    """(time h, node, tag, quantity) of every release of a class within the horizon, split by route share.
 
-    Whole-unit classes are split between routes by largest remainder so that every
-    release stays a whole number and the shares add up exactly.
+    `delay_days` shifts every release; `daily_factor` (if given) multiplies each daily
+    batch of a per-day schedule, which then runs on until its quantity is out. Whole-unit
+    classes are split between routes by largest remainder so that every release stays a
+    whole number and the shares add up exactly.
     """
     req = scenario.requirements[cls]
     divisible = scenario.cargo[cls].divisible
+    last_day = scenario.horizon
     events: list[tuple[float, str, str, float]] = []
     for rel, qty in zip(req.release, req.release_quantities()):
         batches: list[tuple[float, float]] = []
+        first = rel.start_day + delay_days
         if rel.per_day is None:
-            batches.append((rel.start_day * 24.0, qty))
+            batches.append((first * 24.0, qty))
         else:
-            left, day = qty, rel.start_day
-            while left > 1e-9:
-                take = min(rel.per_day, left)
-                batches.append((day * 24.0, take))
+            left, day = qty, first
+            while left > 1e-9 and day <= last_day:
+                size = rel.per_day * (daily_factor() if daily_factor is not None else 1.0)
+                take = min(size if divisible else math.floor(size + 1e-9), left)
+                if take > 0:
+                    batches.append((day * 24.0, take))
                 left -= take
                 day += 1
         for t, amount in batches:
+            if t > last_day * 24.0:
+                continue
             for tag, part in _split(amount, req.route_shares, network.tags[cls], divisible):
                 if part > 0:
                     events.append((t, rel.node, tag, part))

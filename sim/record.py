@@ -53,6 +53,7 @@ class FleetUse:
     working_h: float = 0.0  # loading, moving, unloading, returning
     idle_h: float = 0.0  # at home with no cargo to take
     queue_h: float = 0.0  # waiting for a spot, berth, handling slot, opening hours or flying-hour budget
+    down_h: float = 0.0  # broken down or not yet mission capable, under repair
 
 
 @dataclass

@@ -8,6 +8,7 @@ the number of replications, jobs or the executor.
 
 from __future__ import annotations
 
+import itertools
 import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.aggregate import Aggregate, Failure
+from sim.errors import UsageError
 from sim.measure import Outcome, measure
 from sim.model import simulate
 from sim.record import RunRecord
@@ -68,6 +70,55 @@ def _process_pool(scenario: Scenario, seed: int, indices: list[int], jobs: int) 
         yield from pool.map(_replicate_in_worker, [(seed, i) for i in indices], chunksize=chunk)
 
 
+def _dask(scenario: Scenario, seed: int, indices: list[int], jobs: int, scheduler: str | None) -> Iterator[Outcome | Failure]:
+    """Replications on a Dask cluster: the one at `scheduler`, or a local one with `jobs` workers.
+
+    At most a few tasks per worker are in flight at once, so memory stays flat however many
+    replications there are; the aggregator restores replication order.
+    """
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise UsageError("the dask executor needs the dask extra: pip install -e '.[dask]'") from None
+    cluster = None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    else:
+        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        workers = max(1, len(client.scheduler_info().get("workers", {})))
+        remote = client.scatter(scenario, broadcast=True)
+        pending = iter(indices)
+        window = as_completed()
+        index_of = {}
+
+        def submit(index: int) -> None:
+            future = client.submit(replicate, remote, seed, index, pure=False)
+            index_of[future.key] = index
+            window.add(future)
+
+        for index in list(itertools.islice(pending, 4 * workers)):
+            submit(index)
+        for future in window:
+            index = index_of.pop(future.key)
+            try:
+                yield future.result()
+            except Exception as exc:  # the worker itself failed (killed, lost): report, keep the rest
+                yield Failure(index, f"{type(exc).__name__} on the Dask worker: {exc}")
+            future.release()
+            nxt = next(pending, None)
+            if nxt is not None:
+                submit(nxt)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
 @dataclass
 class RunResult:
     """Aggregated results of a run, plus the trip log of its representative replication."""
@@ -78,16 +129,26 @@ class RunResult:
     record: RunRecord | None
 
 
+EXECUTORS = ("process", "dask")
+
+
 def run(scenario: Scenario, replications: int = 1, seed: int = 0, jobs: int = 1,
-        only: int | None = None, progress: Callable[[int], None] | None = None) -> RunResult:
+        only: int | None = None, progress: Callable[[int], None] | None = None,
+        executor: str = "process", scheduler: str | None = None) -> RunResult:
     """Run `replications` replications (or only replication `only`) and aggregate them.
 
-    `jobs` > 1 uses a process pool. `progress` is called with the number done after each.
+    `executor` "process" runs serially for one job and on a process pool for more;
+    "dask" runs on the Dask scheduler at `scheduler` (or a local cluster of `jobs` workers).
+    `progress` is called with the number done after each replication.
     """
+    if executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
     indices = [only] if only is not None else list(range(replications))
     agg = Aggregate(scenario, len(indices), seed, first_index=indices[0])
     stream: Iterable[Outcome | Failure]
-    if jobs > 1 and len(indices) > 1:
+    if executor == "dask":
+        stream = _dask(scenario, seed, indices, jobs, scheduler)
+    elif jobs > 1 and len(indices) > 1:
         stream = _process_pool(scenario, seed, indices, jobs)
     else:
         stream = _serial(scenario, seed, indices)

@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import math
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.distributions import Distribution
 
 # Usable 463L pallet footprint (104 x 84 in = 2.64 m x 2.13 m); planning-factors.md [off-derived].
 PALLET_FOOTPRINT_M2 = 2.64 * 2.13
@@ -240,6 +242,67 @@ class Fleet(Frozen):
         return self
 
 
+class Reliability(Frozen):
+    """Breakdowns of one carrier type: a sortie lost with some probability, then a repair."""
+
+    breakdown_probability: Fraction = 0.0  # per loaded movement
+    breakdown_at: Literal["origin", "destination"] = "origin"  # destination: it holds its spot or berth while repaired
+    repair_time_h: Distribution | None = None
+    unavailable_at_start: Fraction = 0.0  # each carrier is down at the start with this probability, back after a repair
+
+    @model_validator(mode="after")
+    def _repair(self) -> "Reliability":
+        if (self.breakdown_probability > 0 or self.unavailable_at_start > 0) and self.repair_time_h is None:
+            raise ValueError("breakdowns need repair_time_h")
+        return self
+
+
+class Weather(Frozen):
+    """Random closures of a node: each day one starts with this probability, at a uniform time of day."""
+
+    daily_closure_probability: Fraction
+    closure_duration_h: Distribution
+
+
+class Activation(Frozen):
+    """Activation of a fleet's carriers: each is ready on time with `ready_probability`, else delayed."""
+
+    ready_probability: Fraction = 0.0
+    delay_days: Distribution
+
+
+class ReleaseVariation(Frozen):
+    """How the release of a class from depot stocks varies."""
+
+    per_day_factor: Distribution | None = None  # multiplies each daily release (per_day schedules)
+    start_delay_days: Distribution | None = None  # delays every release of the class
+
+    @model_validator(mode="after")
+    def _moves(self) -> "ReleaseVariation":
+        if self.per_day_factor is not None and self.per_day_factor.mean <= 0:
+            raise ValueError("per_day_factor must have a mean above 0, or nothing would ever be released")
+        return self
+
+
+class Uncertainty(Frozen):
+    """Distributions attached to uncertain inputs; leave the block out for one deterministic run.
+
+    Time factors multiply planned times (1 = as planned), per mode.
+    """
+
+    travel_time_factor: dict[Mode, Distribution] = Field(default_factory=dict)
+    handling_time_factor: dict[Mode, Distribution] = Field(default_factory=dict)
+    reliability: dict[Id, Reliability] = Field(default_factory=dict)  # by carrier type
+    weather: dict[Id, Weather] = Field(default_factory=dict)  # by node
+    activation: dict[Id, Activation] = Field(default_factory=dict)  # by fleet
+    release: dict[Id, ReleaseVariation] = Field(default_factory=dict)  # by cargo class
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.travel_time_factor, self.handling_time_factor, self.reliability, self.weather,
+                        self.activation, self.release))
+
+
 class Scenario(Frozen):
     """A whole scenario after library and `extends` merges: the one input of a run."""
 
@@ -256,6 +319,7 @@ class Scenario(Frozen):
     cargo: Annotated[dict[Id, CargoClass], Field(min_length=1)]
     requirements: Annotated[dict[Id, Requirement], Field(min_length=1)]
     fleets: Annotated[dict[Id, Fleet], Field(min_length=1)]
+    uncertainty: Uncertainty = Field(default_factory=Uncertainty)
 
     @model_validator(mode="after")
     def _horizon(self) -> "Scenario":

@@ -25,7 +25,7 @@ def start_fleet(world: World, fleet_id: str) -> None:
         world.env.process(scheduled_service(world, fleet_id))
         return
     for i in range(fleet.count or 0):
-        world.env.process(shuttle(world, fleet_id, f"{fleet_id}-{i + 1:03d}"))
+        world.env.process(shuttle(world, fleet_id, i))
 
 
 class FlyingHours:
@@ -60,30 +60,31 @@ def _facility(node: NodeState, mode: Mode):
     return None
 
 
-def handle(world: World, node: NodeState, mode: Mode, carrier: CarrierType, tonnes: float, loading: bool,
-           clock: CarrierClock) -> Generator[simpy.Event, None, None]:
+def handle(world: World, node: NodeState, mode: Mode, carrier: CarrierType, carrier_id: str, tonnes: float,
+           loading: bool, clock: CarrierClock) -> Generator[simpy.Event, None, None]:
     """Load or unload at a node for the mode's time, within the node's open hours and its land handling limit."""
     own_h = carrier.load_time_h if loading else carrier.unload_time_h
     if mode is Mode.sea and own_h is None:
         rate = world.scenario.nodes[node.id].handling_rate_t_per_day
         own_h = tonnes / rate * 24.0  # checked at load time: a port without a rate needs vessel times
-    own_h = world.vary.handling(mode, float(own_h or 0.0))
+    own_h = world.vary.handling(carrier_id, mode, float(own_h or 0.0))
     uses_handling = mode in (Mode.rail, Mode.road) and node.handling is not None and node.handling_on_unload != loading
     if uses_handling:
         clock.to("queue_h")
         request = yield from node.handling.acquire()
         clock.to("working_h")
-        slot_h = tonnes / node.handling_rate_t_per_h
+        slot_h = world.vary.handling(carrier_id, mode, tonnes / node.handling_rate_t_per_h)
         yield from node.calendar.work(world.env, slot_h)
         node.handling.release(request)
         own_h = max(0.0, own_h - slot_h)
     yield from node.calendar.work(world.env, own_h)
 
 
-def shuttle(world: World, fleet_id: str, carrier_id: str) -> Generator[simpy.Event, None, None]:
+def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, None, None]:
     """One carrier of a fleet: load at home, move, unload, come back; repeat (or stop after one voyage)."""
     env, s = world.env, world.scenario
     fleet = s.fleets[fleet_id]
+    carrier_id = f"{fleet_id}-{index + 1:03d}"
     ctype_id = fleet.carrier
     carrier = s.carriers[ctype_id]
     mode = carrier.mode
@@ -91,17 +92,26 @@ def shuttle(world: World, fleet_id: str, carrier_id: str) -> Generator[simpy.Eve
     clock = CarrierClock(env, world.fleet_use[fleet_id])
     world.clocks.append(clock)
     hours = FlyingHours(carrier.daily_flying_hours)
-    start_h = world.vary.available_from_h(fleet_id, fleet.available_from_day * 24.0)
+    start_h = world.vary.available_from_h(fleet_id, index, fleet.available_from_day * 24.0)
     if start_h > 0:
         yield env.timeout(start_h)
+    down_h = world.vary.down_at_start_h(ctype_id, carrier_id)
+    if down_h > 0:
+        clock.to("down_h")
+        yield env.timeout(down_h)
     while True:
         clock.to("idle_h")
         leg_id = world.choose_leg(home, fleet.legs, ctype_id)
         while leg_id is None:
             yield home.changed()
             leg_id = world.choose_leg(home, fleet.legs, ctype_id)
+        repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "origin")
+        if repair_h > 0:  # this sortie is lost: the carrier is repaired, then tries again
+            clock.to("down_h")
+            yield env.timeout(repair_h)
+            continue
         leg = s.legs[leg_id]
-        out_h = world.travel_h(fleet_id, leg_id)
+        out_h = world.travel_h(fleet_id, carrier_id, leg_id)
         clock.to("queue_h")
         wait = hours.wait_h(env.now, out_h)
         if wait > 0:
@@ -118,7 +128,7 @@ def shuttle(world: World, fleet_id: str, carrier_id: str) -> Generator[simpy.Eve
             continue
         if fleet.max_hold_h > 0:
             yield from _hold_for_more(world, home, leg_id, ctype_id, carrier, load, load_start + fleet.max_hold_h, clock)
-        yield from handle(world, home, mode, carrier, load.weight_t, True, clock)
+        yield from handle(world, home, mode, carrier, carrier_id, load.weight_t, True, clock)
         if facility is not None:
             facility.release(request)
         departure = env.now
@@ -131,16 +141,21 @@ def shuttle(world: World, fleet_id: str, carrier_id: str) -> Generator[simpy.Eve
         far_request = (yield from far_facility.acquire()) if far_facility is not None else None
         yield from far.calendar.wait_open(env)
         clock.to("working_h")
-        yield from handle(world, far, mode, carrier, load.weight_t, False, clock)
+        yield from handle(world, far, mode, carrier, carrier_id, load.weight_t, False, clock)
+        world.put_down(far, load)
+        unloaded = env.now
+        repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "destination")
+        if repair_h > 0:  # broken after unloading: repaired where it stands, keeping its spot or berth
+            clock.to("down_h")
+            yield env.timeout(repair_h)
         if far_facility is not None:
             far_facility.release(far_request)
-        world.put_down(far, load)
         world.record_trip(_trip(carrier_id, ctype_id, fleet_id, mode, leg_id, leg.from_, leg.to,
-                                load_start, departure, arrival, env.now, load))
+                                load_start, departure, arrival, unloaded, load))
         if not fleet.cycling:
             clock.to(None)
             return
-        back_h = world.travel_h(fleet_id, leg_id)
+        back_h = world.travel_h(fleet_id, carrier_id, leg_id)
         clock.to("queue_h")
         wait = hours.wait_h(env.now, back_h)
         if wait > 0:
@@ -167,7 +182,7 @@ def scheduled_service(world: World, fleet_id: str) -> Generator[simpy.Event, Non
     fleet = s.fleets[fleet_id]
     home = world.nodes[s.legs[fleet.legs[0]].from_]
     interval_h = 24.0 / float(fleet.departures_per_day)  # type: ignore[arg-type]
-    t = world.vary.available_from_h(fleet_id, fleet.available_from_day * 24.0)
+    t = world.vary.available_from_h(fleet_id, 0, fleet.available_from_day * 24.0)
     k = 0
     while True:
         if t > env.now:
@@ -186,13 +201,14 @@ def _service_run(world: World, fleet_id: str, carrier_id: str, leg_id: str, load
     carrier = s.carriers[ctype_id]
     leg = s.legs[leg_id]
     clock = CarrierClock(env, world.fleet_use[fleet_id])
+    world.clocks.append(clock)
     clock.to("working_h")
     load_start = env.now
-    yield from handle(world, world.nodes[leg.from_], carrier.mode, carrier, load.weight_t, True, clock)
+    yield from handle(world, world.nodes[leg.from_], carrier.mode, carrier, carrier_id, load.weight_t, True, clock)
     departure = env.now
-    yield env.timeout(world.travel_h(fleet_id, leg_id))
+    yield env.timeout(world.travel_h(fleet_id, carrier_id, leg_id))
     arrival = env.now
-    yield from handle(world, world.nodes[leg.to], carrier.mode, carrier, load.weight_t, False, clock)
+    yield from handle(world, world.nodes[leg.to], carrier.mode, carrier, carrier_id, load.weight_t, False, clock)
     world.put_down(world.nodes[leg.to], load)
     world.record_trip(_trip(carrier_id, ctype_id, fleet_id, carrier.mode, leg_id, leg.from_, leg.to,
                             load_start, departure, arrival, env.now, load))

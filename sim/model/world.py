@@ -97,7 +97,9 @@ class World:
 
     def release_process(self, cls: str) -> Generator[simpy.Event, None, None]:
         """Put each release of a class into its origin's stock at its time."""
-        for t, node, tag, qty in self.vary.releases(release_schedule(self.scenario, self.network, cls), self.scenario.cargo[cls].divisible):
+        schedule = release_schedule(self.scenario, self.network, cls, self.vary.release_delay_days(cls),
+                                    lambda: self.vary.daily_factor(cls))
+        for t, node, tag, qty in schedule:
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
             self.released[cls] += qty
@@ -164,10 +166,10 @@ class World:
 
     # --- times ---------------------------------------------------------------------------
 
-    def travel_h(self, fleet_id: str, leg_id: str) -> float:
-        """Hours this fleet's carriers take over the leg, with random variation if any."""
+    def travel_h(self, fleet_id: str, carrier_id: str, leg_id: str) -> float:
+        """Hours one carrier of this fleet takes over the leg, with random variation if any."""
         carrier = self.scenario.fleets[fleet_id].carrier
-        return self.vary.travel(self.scenario.carriers[carrier].mode, travel_time_h(self.scenario, leg_id, carrier))
+        return self.vary.travel(carrier_id, self.scenario.carriers[carrier].mode, travel_time_h(self.scenario, leg_id, carrier))
 
     def record_trip(self, trip: Trip) -> None:
         """Count a loaded movement (and keep it, when trips are kept)."""
@@ -220,7 +222,7 @@ class World:
 class CarrierClock:
     """Adds the time one carrier spends in each state to its fleet's totals."""
 
-    STATES = ("working_h", "idle_h", "queue_h")
+    STATES = ("working_h", "idle_h", "queue_h", "down_h")
 
     def __init__(self, env: simpy.Environment, use: FleetUse):
         self.env = env
@@ -229,7 +231,7 @@ class CarrierClock:
         self.since = env.now
 
     def to(self, state: str | None) -> None:
-        """Switch to `state` ("working_h", "idle_h", "queue_h" or None for off)."""
+        """Switch to `state` (one of STATES, or None for off)."""
         if self.state is not None:
             setattr(self.use, self.state, getattr(self.use, self.state) + self.env.now - self.since)
         self.state, self.since = state, self.env.now
