@@ -4,8 +4,10 @@ The public API a notebook needs: `load_scenario` reads and validates a scenario 
 `simulate` runs one replication and `run` runs and measures one or many.
 """
 
-from sim.loader import load_scenario
-from sim.model import simulate
-
 __version__ = "0.1.0"
-__all__ = ["load_scenario", "simulate", "__version__"]
+
+from sim.loader import load_scenario  # noqa: E402
+from sim.model import simulate  # noqa: E402
+from sim.runner import RunResult, run  # noqa: E402
+
+__all__ = ["load_scenario", "simulate", "run", "RunResult", "__version__"]

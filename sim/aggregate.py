@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.measure import Outcome, horizon_days, movements_by_mode
+from sim.measure import MET_TOLERANCE, Outcome, horizon_days, movements_by_mode
 from sim.schema import Mode, Scenario
 from sim.stats import BandSketch, describe, wilson_interval
 
@@ -179,6 +179,32 @@ class Aggregate:
                     "cumulative_mean": mean[d], "cumulative_p10": p10[d], "cumulative_p50": p50[d], "cumulative_p90": p90[d],
                 })
         return rows
+
+
+    def replication_rows(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Rows and columns of replications.csv: the headline figures of every completed replication."""
+        failed = {f.index for f in self.failures}
+        indices = [i for i in range(self.first_index, self._next) if i not in failed]
+        columns = ["replication", "all_met"]
+        for c in self.classes:
+            columns += [f"{c}_closure_day", f"{c}_by_deadline", f"{c}_met"]
+        columns += [f"{t}_movements" for t in self.carrier_types]
+        rows = []
+        for k, index in enumerate(indices):
+            row: dict[str, Any] = {"replication": index}
+            met_all = True
+            for c in self.classes:
+                closure = self.closure[c][k]
+                met = self.by_deadline[c][k] >= self.scenario.requirements[c].quantity * (1 - MET_TOLERANCE)
+                met_all &= met
+                row[f"{c}_closure_day"] = round(closure, 4) if np.isfinite(closure) else None
+                row[f"{c}_by_deadline"] = self.by_deadline[c][k]
+                row[f"{c}_met"] = int(met)
+            row["all_met"] = int(met_all)
+            for t in self.carrier_types:
+                row[f"{t}_movements"] = self.movements[t][k]
+            rows.append(row)
+        return rows, columns
 
 
 def _rounded(stats: dict[str, float | None], digits: int) -> dict[str, float | None]:

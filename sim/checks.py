@@ -131,6 +131,16 @@ def check_movable(scenario: Scenario, file: str = "") -> list[Problem]:
                 if problem:
                     problems.append(Problem(f"{path}.routes[{i}]", f'route "{route_id}", leg "{leg_id}": {problem}', file))
                     break
+    for fleet_id, fleet in s.fleets.items():
+        carrier = s.carriers[fleet.carrier]
+        if carrier.mode is not Mode.sea:
+            continue
+        for i, leg_id in enumerate(fleet.legs):
+            leg = s.legs[leg_id]
+            for end, own, what in ((leg.from_, carrier.load_time_h, "load_time_h"), (leg.to, carrier.unload_time_h, "unload_time_h")):
+                if own is None and s.nodes[end].handling_rate_t_per_day is None:
+                    problems.append(Problem(f"fleets.{fleet_id}.legs[{i}]", f'carrier "{fleet.carrier}" has no {what} and port "{end}" '
+                                            f"has no handling_rate_t_per_day: give one of them", file))
     for leg_id, leg in s.legs.items():
         for end in (leg.from_, leg.to):
             node = s.nodes[end]

@@ -144,9 +144,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
                      only=args.replication, progress=tick, executor=args.executor, scheduler=args.scheduler)
     written = write_results(result, out_dir)
     if not args.quiet:
-        from sim.output import summary_document
-
-        show_summary(summary_document(result), Console(highlight=False), str(written))
+        show_summary(result.summary(), Console(highlight=False), str(written))
     return EXIT_OK
 
 

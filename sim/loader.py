@@ -183,8 +183,26 @@ def _merge_library(raw: dict[str, Any], library: dict[str, dict[str, Any]], file
             if key not in merged and key in library[section]:
                 merged[key] = copy.deepcopy(library[section][key])
         raw[section] = merged
+    _drop_unused_library_carriers(raw, library)
     if problems:
         raise ScenarioError(problems)
+
+
+def _drop_unused_library_carriers(raw: dict[str, Any], library: dict[str, dict[str, Any]]) -> None:
+    """Cargo entries may name library carrier types the scenario does not use; forget those names.
+
+    A library cargo class lists counts per load for every aircraft it knows; a scenario that
+    flies no An-124 must not fail for it. Names unknown to both stay, so typos are still reported.
+    """
+    carriers = raw.get("carriers") if isinstance(raw.get("carriers"), dict) else {}
+    unused = set(library["carriers"]) - set(carriers)
+    for entry in (raw.get("cargo") or {}).values() if isinstance(raw.get("cargo"), dict) else ():
+        if not isinstance(entry, dict):
+            continue
+        if isinstance(entry.get("per_load"), dict):
+            entry["per_load"] = {k: v for k, v in entry["per_load"].items() if k not in unused}
+        if isinstance(entry.get("carriers"), list):
+            entry["carriers"] = [c for c in entry["carriers"] if c not in unused]
 
 
 def _table_values(table: Any) -> list[dict[str, Any]]:

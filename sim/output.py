@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -19,34 +18,12 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from sim import __version__
 from sim.plots import closure_histogram, delivery_curves
 from sim.record import Trip
 from sim.runner import RunResult
 from sim.schema import Scenario
 
 TMP_PREFIX = ".tmp-surge-sim-"
-
-
-def scenario_hash(scenario: Scenario) -> str:
-    """SHA-256 of the fully resolved scenario (after library and extends merges)."""
-    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def summary_document(result: RunResult) -> dict[str, Any]:
-    """summary.json: the aggregate summary plus what is needed to reproduce it."""
-    doc = result.aggregate.summary()
-    doc["representative_replication"] = result.representative
-    doc["reproduce"] = {
-        "tool": "surge-sim",
-        "version": __version__,
-        "scenario_sha256": scenario_hash(result.scenario),
-        "seed": result.aggregate.seed,
-        "replications": result.aggregate.replications,
-        "seed_derivation": "numpy.random.SeedSequence(seed).spawn(replications)[k] for replication k",
-    }
-    return doc
 
 
 def _fmt(value: Any) -> Any:
@@ -90,34 +67,6 @@ def trip_rows(scenario: Scenario, trips: list[Trip]) -> tuple[list[dict[str, Any
     return rows, [*TRIP_COLUMNS, *classes]
 
 
-def replication_rows(result: RunResult) -> tuple[list[dict[str, Any]], list[str]]:
-    """Rows of replications.csv: the headline figures of every replication."""
-    agg = result.aggregate
-    classes = agg.classes
-    failed = {f.index for f in agg.failures}
-    indices = [i for i in range(agg.first_index, agg.first_index + agg.replications) if i not in failed]
-    columns = ["replication", "all_met"]
-    for c in classes:
-        columns += [f"{c}_closure_day", f"{c}_by_deadline", f"{c}_met"]
-    columns += [f"{t}_movements" for t in agg.carrier_types]
-    rows = []
-    for k, index in enumerate(indices):
-        row: dict[str, Any] = {"replication": index}
-        met_all = True
-        for c in classes:
-            closure = agg.closure[c][k]
-            met = agg.by_deadline[c][k] >= result.scenario.requirements[c].quantity * (1 - 1e-6)
-            met_all &= met
-            row[f"{c}_closure_day"] = round(closure, 4) if math.isfinite(closure) else ""
-            row[f"{c}_by_deadline"] = agg.by_deadline[c][k]
-            row[f"{c}_met"] = int(met)
-        row["all_met"] = int(met_all)
-        for t in agg.carrier_types:
-            row[f"{t}_movements"] = agg.movements[t][k]
-        rows.append(row)
-    return rows, columns
-
-
 def write_results(result: RunResult, out_dir: Path) -> Path:
     """Write every output file of a run into `out_dir`, replacing it only once all are written."""
     out_dir = Path(out_dir)
@@ -125,11 +74,11 @@ def write_results(result: RunResult, out_dir: Path) -> Path:
     clean_stale_temporaries(out_dir.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
     try:
-        summary = summary_document(result)
+        summary = result.summary()
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         rows = result.aggregate.delivery_rows()
         write_csv(tmp / "deliveries.csv", rows, DELIVERY_COLUMNS)
-        rep_rows, rep_cols = replication_rows(result)
+        rep_rows, rep_cols = result.replication_rows()
         write_csv(tmp / "replications.csv", rep_rows, rep_cols)
         if result.record is not None and result.record.trips is not None:
             trips, columns = trip_rows(result.scenario, result.record.trips)

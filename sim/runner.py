@@ -13,7 +13,8 @@ import os
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +22,8 @@ from sim.aggregate import Aggregate, Failure
 from sim.errors import UsageError
 from sim.measure import Outcome, measure
 from sim.model import simulate
-from sim.record import RunRecord
+from sim import __version__
+from sim.record import RunRecord, Trip
 from sim.schema import Scenario
 
 
@@ -127,6 +129,42 @@ class RunResult:
     aggregate: Aggregate
     representative: int | None
     record: RunRecord | None
+
+    def summary(self) -> dict[str, Any]:
+        """The contents of summary.json: aggregate figures plus what is needed to reproduce them."""
+        doc = self.aggregate.summary()
+        doc["representative_replication"] = self.representative
+        doc["reproduce"] = {
+            "tool": "surge-sim",
+            "version": __version__,
+            "scenario_sha256": self.scenario.fingerprint(),
+            "seed": self.aggregate.seed,
+            "replications": self.aggregate.replications,
+            "seed_derivation": "numpy.random.SeedSequence(seed).spawn(replications)[k] for replication k",
+        }
+        return doc
+
+    def replication_rows(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Rows and columns of replications.csv."""
+        return self.aggregate.replication_rows()
+
+    def trips(self) -> list[Trip]:
+        """The per-movement log of the representative replication."""
+        return list(self.record.trips or []) if self.record is not None else []
+
+    def frames(self) -> dict[str, Any]:
+        """The result tables as pandas DataFrames: deliveries, replications, trips, utilization (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError:
+            raise ImportError("frames() needs pandas: pip install pandas") from None
+        rows, _ = self.replication_rows()
+        return {
+            "deliveries": pd.DataFrame(self.aggregate.delivery_rows()),
+            "replications": pd.DataFrame(rows),
+            "trips": pd.DataFrame([asdict(t) for t in self.trips()]),
+            "utilization": pd.DataFrame(self.aggregate.resources()),
+        }
 
 
 EXECUTORS = ("process", "dask")

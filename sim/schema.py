@@ -9,6 +9,8 @@ Units are in the key names: `_t` tonnes (metric), `_h` hours, `_kn` knots,
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import math
 from enum import Enum
 from typing import Annotated, Literal
@@ -326,6 +328,11 @@ class Scenario(Frozen):
         if self.horizon_days is not None and self.horizon_days < self.deadline_days:
             raise ValueError(f"horizon_days ({self.horizon_days:g}) must not be shorter than deadline_days ({self.deadline_days:g})")
         return self
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the fully resolved scenario (after library and extends merges)."""
+        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def horizon(self) -> float:

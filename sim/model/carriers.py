@@ -61,13 +61,17 @@ def _facility(node: NodeState, mode: Mode):
 
 
 def handle(world: World, node: NodeState, mode: Mode, carrier: CarrierType, carrier_id: str, tonnes: float,
-           loading: bool, clock: CarrierClock) -> Generator[simpy.Event, None, None]:
-    """Load or unload at a node for the mode's time, within the node's open hours and its land handling limit."""
+           loading: bool, clock: CarrierClock, done_h: float = 0.0) -> Generator[simpy.Event, None, None]:
+    """Load or unload at a node for the mode's time, within the node's open hours and its land handling limit.
+
+    `done_h` hours of the carrier's own handling already happened (loading while holding for more cargo).
+    """
     own_h = carrier.load_time_h if loading else carrier.unload_time_h
     if mode is Mode.sea and own_h is None:
         rate = world.scenario.nodes[node.id].handling_rate_t_per_day
-        own_h = tonnes / rate * 24.0  # checked at load time: a port without a rate needs vessel times
-    own_h = world.vary.handling(carrier_id, mode, float(own_h or 0.0))
+        assert rate is not None, "checks.check_movable: a port without a rate needs vessel load/unload times"
+        own_h = tonnes / rate * 24.0
+    own_h = max(0.0, world.vary.handling(carrier_id, mode, float(own_h or 0.0)) - done_h)
     uses_handling = mode in (Mode.rail, Mode.road) and node.handling is not None and node.handling_on_unload != loading
     if uses_handling:
         clock.to("queue_h")
@@ -128,7 +132,9 @@ def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, N
             continue
         if fleet.max_hold_h > 0:
             yield from _hold_for_more(world, home, leg_id, ctype_id, carrier, load, load_start + fleet.max_hold_h, clock)
-        yield from handle(world, home, mode, carrier, carrier_id, load.weight_t, True, clock)
+        # loading goes on while the carrier holds for more cargo: credit the open hours already spent
+        yield from handle(world, home, mode, carrier, carrier_id, load.weight_t, True, clock,
+                          done_h=home.calendar.open_hours(load_start, env.now))
         if facility is not None:
             facility.release(request)
         departure = env.now

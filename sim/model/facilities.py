@@ -19,6 +19,7 @@ class Facility:
         self.use.daily_busy_h = [0.0] * (horizon_days + 1)
         self._in_use = 0
         self._since = 0.0
+        self._queued: dict[simpy.Resource, float] = {}  # requests still waiting -> when they asked
 
     def _advance(self) -> None:
         now, t = self.env.now, self._since
@@ -37,7 +38,9 @@ class Facility:
         """Queue for one unit; returns the request to hand back to `release`. Queueing time is recorded."""
         request = self.resource.request()
         asked = self.env.now
+        self._queued[request] = asked
         yield request
+        del self._queued[request]
         self.use.wait_h += self.env.now - asked
         self.use.uses += 1
         self._advance()
@@ -51,5 +54,7 @@ class Facility:
         self.resource.release(request)
 
     def close(self) -> None:
-        """Account use up to now (call once when the run ends)."""
+        """Account use and the waiting of carriers still in the queue up to now (call once when the run ends)."""
         self._advance()
+        self.use.wait_h += sum(self.env.now - asked for asked in self._queued.values())
+        self._queued.clear()

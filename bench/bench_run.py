@@ -1,0 +1,118 @@
+"""Measure speed and memory of `sim run` on demand (never part of the test suite).
+
+    python bench/bench_run.py scale      # one baseline run, and with all quantities x3 and x10
+    python bench/bench_run.py mc         # 1,000 replications with --jobs 1 and 2 (speedup, peak memory)
+    python bench/bench_run.py memory     # peak memory at 1,000 and 10,000 replications (--jobs 2)
+
+Each case runs `sim run` in a fresh process; wall time is measured around it and peak
+memory is the largest summed resident size of its process tree, sampled every 50 ms
+from /proc (Linux). Figures are printed as a Markdown table to paste into notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "surge_dec2024.toml"
+
+
+def _tree_rss_mb(pid: int) -> float:
+    total, todo, seen = 0, [pid], set()
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total / 1024
+
+
+def measure(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak process-tree memory (MB) of one `sim` command."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(0.05)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"sim {' '.join(args)} failed: {proc.stderr.read().decode()}")
+    return wall, peak
+
+
+def scaled_scenario(factor: int, folder: Path) -> Path:
+    """A scenario extending the baseline with every requirement (and release) multiplied by `factor`."""
+    from sim.loader import resolve_raw
+
+    raw = resolve_raw(BASELINE)
+    lines = [f'extends = "{BASELINE}"', f'name = "bench_x{factor}"']
+    for cls, req in raw["requirements"].items():
+        lines.append(f"[requirements.{cls}]")
+        lines.append(f"quantity = {req['quantity'] * factor}")
+        releases = []
+        for rel in req["release"]:
+            parts = [f'node = "{rel["node"]}"', f'start_day = {rel.get("start_day", 0)}']
+            if "quantity" in rel:
+                parts.append(f"quantity = {rel['quantity'] * factor}")
+            if "per_day" in rel:
+                parts.append(f"per_day = {rel['per_day'] * factor}")
+            releases.append("{ " + ", ".join(parts) + " }")
+        lines.append(f"release = [{', '.join(releases)}]")
+    path = folder / f"bench_x{factor}.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def bench_scale(out: Path) -> None:
+    print("| case | wall time (s) | peak memory (MB) |\n| --- | ---: | ---: |")
+    base = None
+    for factor in (1, 3, 10):
+        path = BASELINE if factor == 1 else scaled_scenario(factor, out)
+        wall, peak = measure(["run", str(path), "--out", str(out / f"x{factor}"), "--quiet", "--jobs", "1"])
+        base = base or wall
+        print(f"| quantities x{factor} | {wall:.2f} ({wall / base:.2f}x) | {peak:.0f} |")
+
+
+def bench_mc(out: Path) -> None:
+    print("| replications | jobs | wall time (s) | replications/s | speedup | peak memory (MB) |\n| ---: | ---: | ---: | ---: | ---: | ---: |")
+    serial = None
+    for jobs in (1, 2):
+        wall, peak = measure(["run", str(BASELINE), "-n", "1000", "--jobs", str(jobs), "--out", str(out / f"j{jobs}"), "--quiet"])
+        serial = serial or wall
+        print(f"| 1000 | {jobs} | {wall:.1f} | {1000 / wall:.1f} | {serial / wall:.2f} | {peak:.0f} |")
+
+
+def bench_memory(out: Path) -> None:
+    print("| replications | jobs | wall time (s) | peak memory (MB) |\n| ---: | ---: | ---: | ---: |")
+    for n in (1000, 10000):
+        wall, peak = measure(["run", str(BASELINE), "-n", str(n), "--jobs", "2", "--out", str(out / f"n{n}"), "--quiet"])
+        print(f"| {n} | 2 | {wall:.1f} | {peak:.0f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=("scale", "mc", "memory"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        {"scale": bench_scale, "mc": bench_mc, "memory": bench_memory}[args.what](Path(tmp))
+
+
+if __name__ == "__main__":
+    main()
