@@ -19,6 +19,7 @@ from rich.markup import escape
 from sim.errors import ScenarioError, UsageError
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
+DEFAULT_REPLICATIONS = 200
 
 
 class Terminated(BaseException):
@@ -53,7 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a scenario and write its results folder")
     run.add_argument("scenario", type=Path, help="scenario file (TOML)")
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>/)")
-    run.add_argument("--replications", "-n", type=_positive_int, default=1, help="number of replications (default 1)")
+    run.add_argument("--replications", "-n", type=_positive_int, default=None,
+                     help=f"number of replications (default {DEFAULT_REPLICATIONS} when the scenario has an uncertainty block, else 1)")
+    run.add_argument("--deterministic", action="store_true",
+                     help="ignore the scenario's uncertainty block: one run at planned values")
     run.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0)")
     run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1,
                      help="worker processes (default: all cores)")
@@ -135,12 +139,15 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
     scenario = load_scenario(args.scenario)
+    if args.deterministic:
+        scenario = scenario.planned()
+    replications = args.replications or (1 if scenario.uncertainty.empty else DEFAULT_REPLICATIONS)
     out_dir = args.out if args.out is not None else Path("results") / scenario.name
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir}: exists and is not a folder")
-    total = 1 if args.replication is not None else args.replications
+    total = 1 if args.replication is not None else replications
     with _progress(total, quiet=args.quiet) as tick:
-        result = run(scenario, replications=args.replications, seed=args.seed, jobs=args.jobs,
+        result = run(scenario, replications=replications, seed=args.seed, jobs=args.jobs,
                      only=args.replication, progress=tick, executor=args.executor, scheduler=args.scheduler)
     written = write_results(result, out_dir)
     if not args.quiet:

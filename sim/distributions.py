@@ -25,7 +25,7 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Fixed(_Dist):
@@ -94,7 +94,7 @@ class Normal(_Dist):
     mean_: Finite = Field(alias="mean")
     sd: NonNeg
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
     def _mostly_positive(self) -> "Normal":
@@ -128,7 +128,7 @@ class LogNormal(_Dist):
     mean_: Positive = Field(alias="mean")
     sd: NonNeg
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @property
     def mean(self) -> float:
@@ -145,7 +145,7 @@ class Exponential(_Dist):
     dist: Literal["exponential"]
     mean_: Positive = Field(alias="mean")
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @property
     def mean(self) -> float:

@@ -252,6 +252,8 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
             message = f"{value!r} may hold only letters, digits, '_' and '-' (and must not start with '-')"
         elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
             message = err["msg"].replace("Value", "must").replace("List", "list")
+        elif kind == "int_type" and isinstance(value, float):
+            message = f"must be a whole number, got {value!r}"
         elif kind in _MESSAGES:
             message = _MESSAGES[kind]
             if kind != "missing":
@@ -259,7 +261,9 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
         else:
             message = err["msg"]
         problems.append(Problem(path, message, file))
-    return problems
+    # a bad entry of a list also makes pydantic call the list too short: report the entry only
+    return [p for p in problems if not (p.message.startswith("must have at least") or "should have at least" in p.message)
+            or not any(q.path.startswith(p.path + "[") for q in problems)]
 
 
 def _show(value: Any) -> str:

@@ -31,7 +31,12 @@ Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 class Frozen(BaseModel):
     """Base of every scenario model: immutable, unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # strict: TOML `count = true` or `lat = "39.1"` is an error, not silently converted. Lists and
+    # enum names are the exceptions (Lax below): TOML has no tuples and writes enums as text.
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True, strict=True)
+
+
+Lax = Field(strict=False)
 
 
 class Mode(str, Enum):
@@ -71,7 +76,7 @@ class Node(Frozen):
     """A place cargo waits or is handled: depot, airfield, seaport, railhead, border crossing."""
 
     name: str = ""
-    kind: NodeKind
+    kind: Annotated[NodeKind, Lax]
     lat: Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
     lon: Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
     parking_spots: Annotated[int, Field(ge=0)] | None = None
@@ -80,7 +85,7 @@ class Node(Frozen):
     berths: Annotated[int, Field(ge=0)] | None = None
     handling_rate_t_per_day: PositiveFloat | None = None
     throughput_t_per_day: PositiveFloat | None = None
-    closures: tuple[Closure, ...] = ()
+    closures: Annotated[tuple[Closure, ...], Lax] = ()
     source: str = ""
 
 
@@ -89,12 +94,12 @@ class Leg(Frozen):
 
     from_: Id = Field(alias="from")
     to: Id
-    mode: Mode
+    mode: Annotated[Mode, Lax]
     distance_nm: PositiveFloat | None = None
     distance_km: PositiveFloat | None = None
     routing_factor: Annotated[float, Field(ge=1, le=3, allow_inf_nan=False)] = 1.0
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
     def _distance(self) -> "Leg":
@@ -110,7 +115,7 @@ class Leg(Frozen):
 class Route(Frozen):
     """A chain of legs from an origin to a hand-over node."""
 
-    legs: Annotated[tuple[Id, ...], Field(min_length=1)]
+    legs: Annotated[tuple[Id, ...], Field(min_length=1), Lax]
     name: str = ""
 
 
@@ -121,7 +126,7 @@ class CarrierType(Frozen):
     For vessels they may be left out, and the port's handling rate gives the time.
     """
 
-    mode: Mode
+    mode: Annotated[Mode, Lax]
     name: str = ""
     payload_t: PositiveFloat
     pallet_positions: Annotated[int, Field(ge=1)] | None = None
@@ -168,7 +173,7 @@ class CargoClass(Frozen):
     footprint_m2: PositiveFloat | None = None
     divisible: bool = False
     priority: Annotated[int, Field(ge=1, le=99)] = 5
-    carriers: tuple[Id, ...] | None = None
+    carriers: Annotated[tuple[Id, ...] | None, Lax] = None
     per_load: dict[Id, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     source: str = ""
 
@@ -192,9 +197,9 @@ class Requirement(Frozen):
     """What must arrive: the target quantity of a class, the routes it may take, and its release."""
 
     quantity: PositiveFloat
-    routes: Annotated[tuple[Id, ...], Field(min_length=1)]
+    routes: Annotated[tuple[Id, ...], Field(min_length=1), Lax]
     route_shares: dict[Id, Fraction] | None = None
-    release: Annotated[tuple[Release, ...], Field(min_length=1)]
+    release: Annotated[tuple[Release, ...], Field(min_length=1), Lax]
 
     @model_validator(mode="after")
     def _consistent(self) -> "Requirement":
@@ -229,7 +234,7 @@ class Fleet(Frozen):
     """
 
     carrier: Id
-    legs: Annotated[tuple[Id, ...], Field(min_length=1)]
+    legs: Annotated[tuple[Id, ...], Field(min_length=1), Lax]
     count: Annotated[int, Field(ge=0, le=100_000)] | None = None
     departures_per_day: Annotated[float, Field(gt=0, le=1440, allow_inf_nan=False)] | None = None
     available_from_day: NonNegFloat = 0.0
@@ -292,8 +297,8 @@ class Uncertainty(Frozen):
     Time factors multiply planned times (1 = as planned), per mode.
     """
 
-    travel_time_factor: dict[Mode, Distribution] = Field(default_factory=dict)
-    handling_time_factor: dict[Mode, Distribution] = Field(default_factory=dict)
+    travel_time_factor: dict[Annotated[Mode, Lax], Distribution] = Field(default_factory=dict)
+    handling_time_factor: dict[Annotated[Mode, Lax], Distribution] = Field(default_factory=dict)
     reliability: dict[Id, Reliability] = Field(default_factory=dict)  # by carrier type
     weather: dict[Id, Weather] = Field(default_factory=dict)  # by node
     activation: dict[Id, Activation] = Field(default_factory=dict)  # by fleet
@@ -311,7 +316,7 @@ class Scenario(Frozen):
     name: Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")]
     title: str = ""
     description: str = ""
-    start_date: dt.date
+    start_date: Annotated[dt.date, Lax]  # TOML date (2024-12-12); ISO text is accepted too
     deadline_days: Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)]
     horizon_days: Annotated[float, Field(gt=0, le=3650, allow_inf_nan=False)] | None = None
     nodes: Annotated[dict[Id, Node], Field(min_length=1)]
@@ -328,6 +333,10 @@ class Scenario(Frozen):
         if self.horizon_days is not None and self.horizon_days < self.deadline_days:
             raise ValueError(f"horizon_days ({self.horizon_days:g}) must not be shorter than deadline_days ({self.deadline_days:g})")
         return self
+
+    def planned(self) -> "Scenario":
+        """The same scenario without its uncertainty block: one deterministic run at planned values."""
+        return self.model_copy(update={"uncertainty": Uncertainty()})
 
     def fingerprint(self) -> str:
         """SHA-256 of the fully resolved scenario (after library and extends merges)."""

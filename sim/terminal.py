@@ -32,7 +32,7 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
         verdict.add_column(col, justify=justify)  # type: ignore[arg-type]
     for cls, info in summary["classes"].items():
         met = f"{info['p_met']:.2f}" if reps > 1 else ("[green]yes[/green]" if info["p_met"] == 1 else "[red]no[/red]")
-        verdict.add_row(escape(f"{info['name']} ({info['unit']})"), _num(info["target"]),
+        verdict.add_row(escape(f"{cls} ({info['unit']})"), _num(info["target"]),
                         _spread(info["delivered_by_deadline"], 0, reps), _spread(info["closure_day"], 1, reps),
                         info["closure_date"]["p50"] or "not closed", met)
     console.print(verdict)

@@ -107,7 +107,7 @@ def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, N
         clock.to("idle_h")
         leg_id = world.choose_leg(home, fleet.legs, ctype_id)
         while leg_id is None:
-            yield home.changed()
+            yield world.wait_for_cargo(home, fleet.legs, ctype_id)
             leg_id = world.choose_leg(home, fleet.legs, ctype_id)
         repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "origin")
         if repair_h > 0:  # this sortie is lost: the carrier is repaired, then tries again

@@ -34,16 +34,45 @@ class NodeState:
         self.handling_on_unload = False
         self.stock: dict[tuple[str, str], float] = defaultdict(float)
         self._changed = env.event()
+        self._waiters: list[tuple[frozenset[tuple[str, str]], float, simpy.Event]] = []
+        self.unit_weight_t: dict[str, float] = {}
 
     def changed(self) -> simpy.Event:
-        """An event that fires the next time cargo is added here."""
+        """An event that fires the next time any cargo is added here."""
         return self._changed
 
+    def wait_for(self, keys: frozenset[tuple[str, str]], payload_t: float) -> simpy.Event:
+        """An event that fires when cargo with one of `keys` may be waiting for a carrier of `payload_t`."""
+        event = self.env.event()
+        self._waiters.append((keys, payload_t, event))
+        return event
+
     def add(self, key: tuple[str, str], quantity: float) -> None:
-        """Put cargo into this node's stock and wake the carriers waiting for it."""
+        """Put cargo into this node's stock and wake the carriers that may take it."""
         self.stock[key] += quantity
         event, self._changed = self._changed, self.env.event()
         event.succeed()
+        self.wake()
+
+    def wake(self) -> None:
+        """Wake waiting carriers, first come first served, until their payloads cover the stock they may take.
+
+        Carriers that cannot take any waiting cargo stay asleep; one that wakes to find the cargo
+        gone waits again, and a carrier that leaves cargo behind calls this again.
+        """
+        if not self._waiters:
+            return
+        covered: dict[frozenset[tuple[str, str]], float] = {}
+        still = []
+        for keys, payload_t, event in self._waiters:
+            if keys not in covered:
+                covered[keys] = sum(self.stock.get(k, 0.0) * self.unit_weight_t[k[0]] for k in keys)
+            if covered[keys] > 1e-9:
+                covered[keys] -= payload_t
+                event.succeed()
+            else:
+                still.append((keys, payload_t, event))
+        self._waiters = still
 
 
 class World:
@@ -77,12 +106,15 @@ class World:
         self.left_to_deliver = sum(r.quantity for r in scenario.requirements.values())
         self.all_delivered = self.env.event()
         self.clocks: list[CarrierClock] = []
+        self._candidate_cache: dict[tuple[str, str, str], list[tuple[tuple[str, str], float, float, bool]]] = {}
 
     def _build_node(self, node_id: str, days: int) -> NodeState:
         node = self.scenario.nodes[node_id]
+        state_weights = {cls: self.scenario.cargo[cls].unit_weight_t for cls in self.scenario.requirements}
         closures = [(c.start_day * 24.0, c.end_day * 24.0) for c in node.closures]
         closures += self.vary.closures(node_id, self.horizon_h)
         state = NodeState(self.env, node_id, Calendar.for_node(node.operating_hours_per_day, node.opens_at_h, closures, self.horizon_h))
+        state.unit_weight_t = state_weights
         if node.parking_spots is not None:
             state.spots = Facility(self.env, FacilityUse(f"{node_id} parking spots", "parking_spots", node_id, node.parking_spots), days)
         if node.berths is not None:
@@ -105,19 +137,29 @@ class World:
             self.released[cls] += qty
             self.nodes[node].add((cls, tag), qty)
 
+    def _candidates(self, node_id: str, leg_id: str, carrier_id: str) -> list[tuple[tuple[str, str], float, float, bool]]:
+        """Stock keys that may take `leg_id` aboard `carrier_id` at a node, highest priority first (cached)."""
+        key = (node_id, leg_id, carrier_id)
+        found = self._candidate_cache.get(key)
+        if found is None:
+            found = []
+            for cls in self.order:
+                share = self.share[(carrier_id, cls)]
+                if share is None:
+                    continue
+                cargo = self.scenario.cargo[cls]
+                for tag in self.network.tags[cls]:
+                    if leg_id in self.network.next_legs[(cls, tag)].get(node_id, ()):
+                        found.append(((cls, tag), cargo.unit_weight_t, share, cargo.divisible))
+            self._candidate_cache[key] = found
+        return found
+
     def offers(self, node: NodeState, leg_id: str, carrier_id: str) -> list[Offer]:
         """Cargo waiting at `node` that may take `leg_id` aboard `carrier_id`, highest priority first."""
-        out = []
-        for cls in self.order:
-            share = self.share[(carrier_id, cls)]
-            if share is None:
-                continue
-            cargo = self.scenario.cargo[cls]
-            for tag in self.network.tags[cls]:
-                qty = node.stock.get((cls, tag), 0.0)
-                if qty > 1e-9 and leg_id in self.network.next_legs[(cls, tag)].get(node.id, ()):
-                    out.append(Offer((cls, tag), qty, cargo.unit_weight_t, share, cargo.divisible))
-        return out
+        stock = node.stock
+        return [Offer(key, stock[key], weight, share, divisible)
+                for key, weight, share, divisible in self._candidates(node.id, leg_id, carrier_id)
+                if stock.get(key, 0.0) > 1e-9]
 
     def choose_leg(self, node: NodeState, legs: tuple[str, ...], carrier_id: str) -> str | None:
         """The leg whose waiting cargo has the highest priority (first listed on a tie), or None."""
@@ -141,7 +183,14 @@ class World:
                 if node.stock[key] <= 1e-9:
                     del node.stock[key]
                 self.in_transit[key[0]] += added
+        if node.stock:
+            node.wake()  # cargo left behind: maybe for another carrier
         return load
+
+    def wait_for_cargo(self, node: NodeState, legs: tuple[str, ...], carrier_id: str) -> simpy.Event:
+        """An event that fires when cargo that this carrier type may take on one of `legs` may be waiting."""
+        keys = frozenset(k for leg_id in legs for k, *_ in self._candidates(node.id, leg_id, carrier_id))
+        return node.wait_for(keys, self.scenario.carriers[carrier_id].payload_t)
 
     def put_down(self, node: NodeState, load: Load) -> None:
         """Unloaded cargo: delivered if this is its hand-over point, otherwise into the node's stock."""
