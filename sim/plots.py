@@ -51,11 +51,23 @@ def _format_date_axis(ax: Any) -> None:
     ax.tick_params(axis="x", labelrotation=45)
 
 
+def _short(text: str, limit: int = 48) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _shown_days(summary: dict[str, Any]) -> float:
+    """Days to show on time axes: past the deadline and the latest P90 closure, within the horizon."""
+    closures = [c["closure_day"]["p90"] for c in summary["classes"].values()]
+    latest = summary["horizon_days"] if any(c is None for c in closures) else max(closures, default=0)
+    return min(summary["horizon_days"], max(summary["deadline_day"], latest) * 1.1 + 3)
+
+
 def delivery_curves(summary: dict[str, Any], rows: Sequence[dict[str, Any]], path: Path) -> None:
     """One panel per class: cumulative delivered against date (median and P10-P90 band), target and deadline."""
     classes = list(summary["classes"])
     start = dt.date.fromisoformat(summary["start_date"])
     deadline = start + dt.timedelta(days=summary["deadline_day"])
+    end = start + dt.timedelta(days=_shown_days(summary))
     with plt.rc_context(STYLE):
         nrows, ncols = _grid(len(classes))
         fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 3.4 * nrows), squeeze=False)
@@ -73,11 +85,12 @@ def delivery_curves(summary: dict[str, Any], rows: Sequence[dict[str, Any]], pat
             ax.axvline(deadline, color=DEADLINE_COLOUR, linestyle="--", linewidth=1.2, label=f"deadline {deadline:%d %b %Y}")
             closure = info["closure_day"]["p50"]
             closed = f"closes {info['closure_date']['p50']}" if closure is not None else "not closed in horizon"
-            ax.set_title(f"{info['name']}")
+            ax.set_title(_short(info["name"]))
             ax.text(0.02, 0.96, f"P(met by deadline) = {info['p_met']:.2f}\n{closed}", transform=ax.transAxes,
                     va="top", ha="left", fontsize=8.5, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#cccccc"})
             ax.set_ylabel(f"cumulative {info['unit']}")
             ax.set_ylim(0, info["target"] * 1.12)
+            ax.set_xlim(start, end)
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
             _format_date_axis(ax)
             ax.legend(loc="lower right", fontsize=7.5)
@@ -95,6 +108,7 @@ def closure_histogram(summary: dict[str, Any], closure_days: dict[str, Sequence[
     classes = list(summary["classes"])
     deadline = summary["deadline_day"]
     horizon = summary["horizon_days"]
+    shown = _shown_days(summary)
     with plt.rc_context(STYLE):
         nrows, ncols = _grid(len(classes))
         fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.8 * nrows), squeeze=False)
@@ -105,11 +119,11 @@ def closure_histogram(summary: dict[str, Any], closure_days: dict[str, Sequence[
             never = len(closure_days[cls]) - len(values)
             colour = CLASS_COLOURS[i % len(CLASS_COLOURS)]
             if values:
-                ax.hist(values, bins=max(5, min(60, int(math.sqrt(len(values))) * 2)), color=colour, alpha=0.8)
+                ax.hist(values, bins=[0.5 * k for k in range(int(2 * shown) + 2)], color=colour, alpha=0.85)
             ax.axvline(deadline, color=DEADLINE_COLOUR, linestyle="--", linewidth=1.2, label=f"deadline day {deadline:g}")
-            ax.set_xlim(0, horizon)
-            ax.set_title(info["name"])
-            ax.set_xlabel("closure day (days after start)")
+            ax.set_xlim(0, shown)
+            ax.set_title(_short(info["name"]))
+            ax.set_xlabel("closure day (days after start; bins of half a day)")
             ax.set_ylabel("replications")
             note = f"P(met) = {info['p_met']:.2f}" + (f"\n{never} not closed by day {horizon:g}" if never else "")
             ax.text(0.02, 0.95, note, transform=ax.transAxes, va="top", fontsize=8.5)
