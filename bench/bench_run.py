@@ -1,6 +1,6 @@
 """Measure speed and memory of `sim run` on demand (never part of the test suite).
 
-    python bench/bench_run.py scale      # one baseline run, and with all quantities x3 and x10
+    python bench/bench_run.py scale      # one deterministic baseline run, and with all quantities x3 and x10
     python bench/bench_run.py mc         # 1,000 replications with --jobs 1 and 2 (speedup, peak memory)
     python bench/bench_run.py memory     # peak memory at 1,000 and 10,000 replications (--jobs 2)
 
@@ -85,9 +85,9 @@ def bench_scale(out: Path) -> None:
     base = None
     for factor in (1, 3, 10):
         path = BASELINE if factor == 1 else scaled_scenario(factor, out)
-        wall, peak = measure(["run", str(path), "--out", str(out / f"x{factor}"), "--quiet", "--jobs", "1"])
+        wall, peak = measure(["run", str(path), "--deterministic", "--out", str(out / f"x{factor}"), "--quiet", "--jobs", "1"])
         base = base or wall
-        print(f"| quantities x{factor} | {wall:.2f} ({wall / base:.2f}x) | {peak:.0f} |")
+        print(f"| quantities x{factor} | {wall:.2f} ({wall / base:.2f}x) | {peak:.0f} |", flush=True)
 
 
 def bench_mc(out: Path) -> None:
@@ -96,14 +96,14 @@ def bench_mc(out: Path) -> None:
     for jobs in (1, 2):
         wall, peak = measure(["run", str(BASELINE), "-n", "1000", "--jobs", str(jobs), "--out", str(out / f"j{jobs}"), "--quiet"])
         serial = serial or wall
-        print(f"| 1000 | {jobs} | {wall:.1f} | {1000 / wall:.1f} | {serial / wall:.2f} | {peak:.0f} |")
+        print(f"| 1000 | {jobs} | {wall:.1f} | {1000 / wall:.1f} | {serial / wall:.2f} | {peak:.0f} |", flush=True)
 
 
 def bench_memory(out: Path) -> None:
     print("| replications | jobs | wall time (s) | peak memory (MB) |\n| ---: | ---: | ---: | ---: |")
     for n in (1000, 10000):
         wall, peak = measure(["run", str(BASELINE), "-n", str(n), "--jobs", "2", "--out", str(out / f"n{n}"), "--quiet"])
-        print(f"| {n} | 2 | {wall:.1f} | {peak:.0f} |")
+        print(f"| {n} | 2 | {wall:.1f} | {peak:.0f} |", flush=True)
 
 
 def main() -> None:

@@ -60,8 +60,11 @@ def check_references(raw: dict[str, Any], file: str = "") -> list[Problem]:
                 continue
             homes.add(legs[name].get("from"))
             carrier = carriers.get(fleet.get("carrier")) if carrier_ok else None
-            if isinstance(carrier, dict) and carrier.get("mode") != legs[name].get("mode"):
-                problems.append(Problem(f"fleets.{fleet_id}.legs[{i}]", f'leg "{name}" is by {legs[name].get("mode")}, but carrier "{fleet.get("carrier")}" is a {carrier.get("mode")} carrier', file))
+            modes = {m.value for m in Mode}
+            leg_mode, carrier_mode = legs[name].get("mode"), carrier.get("mode") if isinstance(carrier, dict) else None
+            if leg_mode in modes and carrier_mode in modes and carrier_mode != leg_mode:
+                problems.append(Problem(f"fleets.{fleet_id}.legs[{i}]", f'leg "{name}" is by {leg_mode}, but carrier '
+                                        f'"{fleet.get("carrier")}" is a carrier for {carrier_mode}', file))
         if len(homes) > 1:
             problems.append(Problem(f"fleets.{fleet_id}.legs", f"all legs of a fleet must start at one node (its home), got {', '.join(sorted(map(str, homes)))}", file))
 

@@ -121,12 +121,12 @@ def _validate(args: argparse.Namespace, err: Console) -> int:
             scenario = load_scenario(path)
         except ScenarioError as exc:
             status = EXIT_BAD_INPUT
-            err.print(f"[red]{escape(str(path))}: {len(exc.problems)} problem(s)[/red]")
+            err.print(f"[red]{escape(str(path))}: {len(exc.problems)} problem(s)[/red]", soft_wrap=True)
             for problem in exc.problems:
                 err.print(f"  {escape(str(problem))}", soft_wrap=True)
             continue
         out.print(f"{escape(str(path))}: ok ({escape(scenario.name)}: {len(scenario.requirements)} classes, "
-                  f"{len(scenario.nodes)} nodes, {len(scenario.fleets)} fleets)")
+                  f"{len(scenario.nodes)} nodes, {len(scenario.fleets)} fleets)", soft_wrap=True)
     return status
 
 

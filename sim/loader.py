@@ -99,10 +99,18 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     base.pop("name", None)  # a child is its own scenario: it must name itself
     base.pop("title", None)
     base.pop("description", None)
-    if "library" in base and "library" not in data:
-        # keep the parent's library relative to the parent's folder
-        base["library"] = [str((parent_path.parent / p).resolve()) for p in _as_list(base["library"])]
+    if "library" not in data:
+        # the parent's library (its own setting, or its default folder) stays relative to the parent's folder
+        if "library" in base and all(isinstance(p, str) for p in _as_list(base["library"])):
+            base["library"] = [str((parent_path.parent / p).resolve()) for p in _as_list(base["library"])]
+        elif "library" not in base:
+            base["library"] = [str(d.resolve()) for d in _default_library(parent_path)]
     return deep_merge(base, data)
+
+
+def _default_library(scenario_path: Path) -> list[Path]:
+    """`library/` beside the scenario file, else beside its folder; none if neither exists."""
+    return [d for d in (scenario_path.parent / "library", scenario_path.parent.parent / "library") if d.is_dir()][:1]
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -123,7 +131,7 @@ def _as_list(value: Any) -> list[Any]:
 def _read_library(scenario_path: Path, library: Any) -> dict[str, dict[str, Any]]:
     """Asset entries by section from the library folders (default: `library/` beside the file or its parent)."""
     if library is None:
-        folders = [d for d in (scenario_path.parent / "library", scenario_path.parent.parent / "library") if d.is_dir()][:1]
+        folders = _default_library(scenario_path)
     else:
         if not all(isinstance(p, str) for p in _as_list(library)):
             raise ScenarioError([Problem("library", "must be a folder name or a list of folder names", str(scenario_path))])

@@ -351,14 +351,16 @@ def _holding_raw(payload_t, max_hold_h, load_h=24.0):
 
 def test_vessel_holds_its_berth_for_more_cargo_up_to_max_hold():
     _, record = simulate_raw(_holding_raw(10_000, 90))
-    # 1,000 t at 0, 24, 48 and 72 h are aboard when the hold ends at 90 h (> 24 h of loading); 240 h at sea, 36 h discharge
-    assert record.deliveries["stuff"] == [(pytest.approx(max(90, 24) + 240 + 36), pytest.approx(4_000))]
+    # 1,000 t at 0, 24, 48 and 72 h are aboard when the hold ends at 90 h; the last 1,000 t (a quarter of
+    # the load) still needs a quarter of the 24 h loading: 6 h. Then 240 h at sea, 36 h discharge
+    assert record.deliveries["stuff"] == [(pytest.approx(90 + 24 / 4 + 240 + 36), pytest.approx(4_000))]
 
 
 def test_vessel_sails_as_soon_as_it_is_nearly_full():
     _, record = simulate_raw(_holding_raw(3_000, 200))
-    # full (3,000 t) with the 48 h release, well before the 200 h hold ends, and loading (24 h) is done by then
-    assert record.deliveries["stuff"] == [(pytest.approx(max(48, 24) + 240 + 36), pytest.approx(3_000))]
+    # full (3,000 t) with the 48 h release, well before the 200 h hold ends; that last third of the
+    # load takes a third of the 24 h loading (8 h) before sailing
+    assert record.deliveries["stuff"] == [(pytest.approx(48 + 24 / 3 + 240 + 36), pytest.approx(3_000))]
 
 
 def test_a_short_hold_does_not_shorten_loading():

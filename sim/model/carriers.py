@@ -61,17 +61,20 @@ def _facility(node: NodeState, mode: Mode):
 
 
 def handle(world: World, node: NodeState, mode: Mode, carrier: CarrierType, carrier_id: str, tonnes: float,
-           loading: bool, clock: CarrierClock, done_h: float = 0.0) -> Generator[simpy.Event, None, None]:
+           loading: bool, clock: CarrierClock, held_h: float = 0.0, last_share: float = 1.0
+           ) -> Generator[simpy.Event, None, None]:
     """Load or unload at a node for the mode's time, within the node's open hours and its land handling limit.
 
-    `done_h` hours of the carrier's own handling already happened (loading while holding for more cargo).
+    A carrier that held `held_h` open hours for more cargo loaded what it had meanwhile: what is
+    left is the larger of its time less `held_h` and the time for the last share of the load.
     """
     own_h = carrier.load_time_h if loading else carrier.unload_time_h
     if mode is Mode.sea and own_h is None:
         rate = world.scenario.nodes[node.id].handling_rate_t_per_day
         assert rate is not None, "checks.check_movable: a port without a rate needs vessel load/unload times"
         own_h = tonnes / rate * 24.0
-    own_h = max(0.0, world.vary.handling(carrier_id, mode, float(own_h or 0.0)) - done_h)
+    own_h = world.vary.handling(carrier_id, mode, float(own_h or 0.0))
+    own_h = max(own_h - held_h, own_h * last_share, 0.0)
     uses_handling = mode in (Mode.rail, Mode.road) and node.handling is not None and node.handling_on_unload != loading
     if uses_handling:
         clock.to("queue_h")
@@ -130,11 +133,12 @@ def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, N
             if facility is not None:
                 facility.release(request)
             continue
+        last_share = 1.0
         if fleet.max_hold_h > 0:
-            yield from _hold_for_more(world, home, leg_id, ctype_id, carrier, load, load_start + fleet.max_hold_h, clock)
-        # loading goes on while the carrier holds for more cargo: credit the open hours already spent
+            last_share = yield from _hold_for_more(world, home, leg_id, ctype_id, carrier, load,
+                                                   load_start + fleet.max_hold_h, clock)
         yield from handle(world, home, mode, carrier, carrier_id, load.weight_t, True, clock,
-                          done_h=home.calendar.open_hours(load_start, env.now))
+                          held_h=home.calendar.open_hours(load_start, env.now), last_share=last_share)
         if facility is not None:
             facility.release(request)
         departure = env.now
@@ -172,14 +176,23 @@ def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, N
 
 
 def _hold_for_more(world: World, node: NodeState, leg_id: str, ctype_id: str, carrier: CarrierType, load: Load,
-                   until_h: float, clock: CarrierClock) -> Generator[simpy.Event, None, None]:
-    """Keep the berth and top up the load as cargo arrives, until nearly full or `until_h`."""
+                   until_h: float, clock: CarrierClock) -> Generator[simpy.Event, None, float]:
+    """Keep the berth and top up the load as cargo arrives, until nearly full or `until_h`.
+
+    Returns the share of the final load's weight that came aboard in the last top-up (0 if nothing
+    came after the first take, which was loading all along), still to be loaded when the hold ends.
+    """
     env = world.env
     clock.to("idle_h")
+    last_share = 0.0
     while env.now < until_h and load.weight_t < 0.99 * carrier.payload_t and load.floor_used < 0.99:
         yield node.changed() | env.timeout(until_h - env.now)
+        before = load.weight_t
         world.take(node, leg_id, ctype_id, load)
+        if load.weight_t > before:
+            last_share = (load.weight_t - before) / load.weight_t
     clock.to("working_h")
+    return last_share
 
 
 def scheduled_service(world: World, fleet_id: str) -> Generator[simpy.Event, None, None]:
