@@ -55,6 +55,7 @@ class Aggregate:
         self.resource_info: dict[str, tuple[str, str, float]] = {}
         self.resource_util: dict[str, float] = defaultdict(float)
         self.resource_queue: dict[str, float] = defaultdict(float)
+        self.resource_daily: dict[str, np.ndarray] = {}
         self.last_closure: list[float] = []
         self.conservation_error = 0.0
         self._pending: dict[int, Outcome | Failure] = {}
@@ -87,6 +88,9 @@ class Aggregate:
             self.resource_info[r.resource] = (r.kind, r.where, r.capacity)
             self.resource_util[r.resource] += r.utilization
             self.resource_queue[r.resource] += r.queue_h
+            if r.daily_busy_h:
+                daily = self.resource_daily.setdefault(r.resource, np.zeros(self.days + 1))
+                daily[: len(r.daily_busy_h)] += r.daily_busy_h
         self.conservation_error = max(self.conservation_error, item.conservation_error)
 
     @property
@@ -180,6 +184,19 @@ class Aggregate:
                 })
         return rows
 
+
+    def utilization_rows(self) -> list[dict[str, Any]]:
+        """Rows of utilization_daily.csv: per constrained node resource per day, mean unit-hours in use and utilization."""
+        n = max(self.outcomes_seen, 1)
+        start = self.scenario.start_date
+        rows = []
+        for name in sorted(self.resource_daily):
+            kind, where, capacity = self.resource_info[name]
+            for d, busy in enumerate(self.resource_daily[name] / n):
+                rows.append({"resource": name, "kind": kind, "where": where, "capacity": capacity, "day": d,
+                             "date": (start + dt.timedelta(days=d)).isoformat(), "busy_h_mean": busy,
+                             "utilization_mean": busy / (24.0 * capacity) if capacity else 0.0})
+        return rows
 
     def replication_rows(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Rows and columns of replications.csv: the headline figures of every completed replication."""

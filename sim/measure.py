@@ -30,6 +30,7 @@ class ResourceUse:
     capacity: float
     utilization: float
     queue_h: float
+    daily_busy_h: tuple[float, ...] = ()  # unit-hours in use per day (node facilities only)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,8 @@ def measure(scenario: Scenario, record: RunRecord, index: int = 0) -> Outcome:
         met[cls] = by_deadline >= req.quantity * (1 - MET_TOLERANCE)
     window_h = max(record.end_h, 1e-9)
     resources = [
-        ResourceUse(f.name, f.kind, f.node, f.capacity, f.busy_h / (f.capacity * window_h) if f.capacity else 0.0, f.wait_h)
+        ResourceUse(f.name, f.kind, f.node, f.capacity, f.busy_h / (f.capacity * window_h) if f.capacity else 0.0, f.wait_h,
+                    tuple(f.daily_busy_h[: days + 1]))
         for f in record.facilities
     ]
     resources += [

@@ -45,6 +45,7 @@ def write_csv(path: Path, rows: Iterable[dict[str, Any]], columns: Sequence[str]
 
 TRIP_COLUMNS = ("carrier_id", "carrier_type", "fleet", "mode", "leg", "from", "to", "load_start_h", "departure_h",
                 "departure_time", "arrival_h", "arrival_time", "unload_end_h", "tonnes")
+UTILIZATION_COLUMNS = ("resource", "kind", "where", "capacity", "day", "date", "busy_h_mean", "utilization_mean")
 DELIVERY_COLUMNS = ("class", "unit", "day", "date", "target", "cumulative_mean", "cumulative_p10", "cumulative_p50", "cumulative_p90")
 
 
@@ -78,6 +79,9 @@ def write_results(result: RunResult, out_dir: Path) -> Path:
         (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         rows = result.aggregate.delivery_rows()
         write_csv(tmp / "deliveries.csv", rows, DELIVERY_COLUMNS)
+        write_csv(tmp / "utilization_daily.csv", result.aggregate.utilization_rows(), UTILIZATION_COLUMNS)
+        (tmp / "scenario_resolved.json").write_text(
+            json.dumps(result.scenario.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         rep_rows, rep_cols = result.replication_rows()
         write_csv(tmp / "replications.csv", rep_rows, rep_cols)
         if result.record is not None and result.record.trips is not None:
