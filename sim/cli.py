@@ -18,8 +18,9 @@ from rich.markup import escape
 
 from sim.errors import ScenarioError, UsageError
 
+from sim.runner import DEFAULT_REPLICATIONS
+
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
-DEFAULT_REPLICATIONS = 200
 
 
 class Terminated(BaseException):
@@ -71,7 +72,46 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
+
+    compare = sub.add_parser("compare", help="run scenarios on the same seeds and compare them")
+    compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario files; the first is the reference")
+    _study_options(compare, "results/compare/")
+
+    size = sub.add_parser("size", help="smallest fleet count (or other integer key) that meets every target in time")
+    size.add_argument("scenario", type=Path)
+    size.add_argument("--vary", required=True, metavar="KEY", help="integer key path, e.g. fleets.c17_airlift.count")
+    size.add_argument("--range", required=True, metavar="LO:HI", help="whole numbers, e.g. 4:40")
+    size.add_argument("--target-probability", type=_probability, default=0.9, metavar="P",
+                      help="probability that all targets are met by the deadline (default 0.9)")
+    _study_options(size, "results/size-<scenario>/")
+
+    sweep = sub.add_parser("sweep", help="run a grid over one or two keys")
+    sweep.add_argument("scenario", type=Path)
+    sweep.add_argument("--set", required=True, action="append", metavar="KEY=LO:HI:STEP", dest="sets",
+                       help="a key and its grid, e.g. requirements.rounds_155.quantity=100000:900000:100000 (once or twice)")
+    sweep.add_argument("--target-probability", type=_probability, default=0.9, metavar="P",
+                       help="probability for the deliverable value (one key only; default 0.9)")
+    _study_options(sweep, "results/sweep-<scenario>/")
     return parser
+
+
+def _study_options(parser: argparse.ArgumentParser, default_out: str) -> None:
+    parser.add_argument("--replications", "-n", type=_positive_int, default=None,
+                        help=f"replications per run (default {DEFAULT_REPLICATIONS} with an uncertainty block, else 1)")
+    parser.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0), the same for every run")
+    parser.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    parser.add_argument("--out", type=Path, help=f"results folder (default {default_out})")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 1, got {value:g}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,7 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(args, err)
-        return _run(args, err)
+        if args.command == "run":
+            return _run(args, err)
+        from sim import studies
+
+        return {"compare": studies.compare_command, "size": studies.size_command, "sweep": studies.sweep_command}[args.command](args)
     except ScenarioError as exc:
         err.print(f"[red]error:[/red] {len(exc.problems)} problem(s) in the scenario:")
         for problem in exc.problems:
@@ -114,7 +158,9 @@ def _raise_terminated(signum: int, frame: object) -> None:
 def _validate(args: argparse.Namespace, err: Console) -> int:
     from sim.loader import load_scenario
 
-    out = Console(highlight=False)
+    from sim.terminal import make_console
+
+    out = make_console()
     status = EXIT_OK
     for path in args.scenarios:
         try:
@@ -151,7 +197,9 @@ def _run(args: argparse.Namespace, err: Console) -> int:
                      only=args.replication, progress=tick, executor=args.executor, scheduler=args.scheduler)
     written = write_results(result, out_dir)
     if not args.quiet:
-        show_summary(result.summary(), Console(highlight=False), str(written))
+        from sim.terminal import make_console
+
+        show_summary(result.summary(), make_console(), str(written))
     return EXIT_OK
 
 

@@ -14,7 +14,8 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -68,20 +69,35 @@ def trip_rows(scenario: Scenario, trips: list[Trip]) -> tuple[list[dict[str, Any
     return rows, [*TRIP_COLUMNS, *classes]
 
 
-def write_results(result: RunResult, out_dir: Path) -> Path:
-    """Write every output file of a run into `out_dir`, replacing it only once all are written."""
+@contextmanager
+def atomic_folder(out_dir: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir`, on any error it is removed."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out_dir.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
     try:
+        yield tmp
+        _replace_dir(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def write_json(path: Path, doc: Any) -> None:
+    """Write JSON with fixed formatting (2-space indent, UTF-8, newline at the end)."""
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_results(result: RunResult, out_dir: Path) -> Path:
+    """Write every output file of a run into `out_dir`, replacing it only once all are written."""
+    with atomic_folder(out_dir) as tmp:
         summary = result.summary()
-        (tmp / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(tmp / "summary.json", summary)
         rows = result.aggregate.delivery_rows()
         write_csv(tmp / "deliveries.csv", rows, DELIVERY_COLUMNS)
         write_csv(tmp / "utilization_daily.csv", result.aggregate.utilization_rows(), UTILIZATION_COLUMNS)
-        (tmp / "scenario_resolved.json").write_text(
-            json.dumps(result.scenario.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_json(tmp / "scenario_resolved.json", result.scenario.model_dump(mode="json", by_alias=True))
         rep_rows, rep_cols = result.replication_rows()
         write_csv(tmp / "replications.csv", rep_rows, rep_cols)
         if result.record is not None and result.record.trips is not None:
@@ -89,11 +105,7 @@ def write_results(result: RunResult, out_dir: Path) -> Path:
             write_csv(tmp / "trips.csv", trips, columns)
         delivery_curves(summary, rows, tmp / "delivery_curves.png")
         closure_histogram(summary, result.aggregate.closure, tmp / "closure.png")
-        _replace_dir(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir)
 
 
 def _replace_dir(new: Path, target: Path) -> None:

@@ -168,6 +168,7 @@ class RunResult:
 
 
 EXECUTORS = ("process", "dask")
+DEFAULT_REPLICATIONS = 200  # replications when a scenario has an uncertainty block and none are asked for
 
 
 def run(scenario: Scenario, replications: int = 1, seed: int = 0, jobs: int = 1,

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+
+def make_console(stderr: bool = False) -> Console:
+    """A console for results: the terminal's width, or 160 columns when writing to a file or pipe."""
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(highlight=False, stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def _num(v: float | None, digits: int = 0) -> str:
@@ -65,3 +72,13 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
             console.print(f"  replication {f['index']}: {escape(f['error'])}")
     if out_dir:
         console.print(f"Results written to {escape(out_dir)}")
+
+
+def show_table(title: str, columns: list[str], rows: list[list[str]], console: Console) -> None:
+    """Print a plain table: first column left-aligned, the others right-aligned."""
+    table = Table(title=title, title_justify="left")
+    for i, col in enumerate(columns):
+        table.add_column(escape(col), justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*(escape(cell) for cell in row))
+    console.print(table)

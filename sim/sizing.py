@@ -1,0 +1,204 @@
+"""Size a fleet or capacity, and sweep inputs: what is needed, and what is deliverable, by the deadline.
+
+`size` finds the smallest integer value of a key at which every target is met by the
+deadline with at least a target probability, by bisection (which assumes the probability
+does not fall as the value grows) and then checks that assumption on every value it ran.
+`sweep` runs a grid over one or two keys and, for one key, interpolates the largest value
+deliverable by the deadline with a given probability.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.errors import UsageError
+from sim.overrides import numeric_key, scenario_with
+from sim.runner import RunResult, run
+
+Runner = Callable[[Any], RunResult]
+
+
+def parse_range(text: str, integer: bool) -> tuple[float, float]:
+    """'LO:HI' -> (lo, hi); `UsageError` for anything else (or an empty range)."""
+    parts = text.split(":")
+    if len(parts) != 2:
+        raise UsageError(f"--range {text!r}: expected LO:HI, e.g. 4:40")
+    lo, hi = (_number(p, "--range", integer) for p in parts)
+    if hi < lo:
+        raise UsageError(f"--range {text!r}: empty range (HI {hi:g} is below LO {lo:g})")
+    return lo, hi
+
+
+def parse_set(text: str) -> tuple[str, list[float]]:
+    """'KEY=LO:HI:STEP' -> (key, grid values); `UsageError` for a bad form, step or empty range."""
+    if "=" not in text:
+        raise UsageError(f"--set {text!r}: expected KEY=LO:HI:STEP, e.g. requirements.rounds_155.quantity=100000:900000:100000")
+    key, spec = text.split("=", 1)
+    parts = spec.split(":")
+    if len(parts) != 3:
+        raise UsageError(f"--set {text!r}: expected KEY=LO:HI:STEP")
+    lo, hi, step = (_number(p, "--set", False) for p in parts)
+    if step <= 0:
+        raise UsageError(f"--set {text!r}: STEP must be above 0")
+    if hi < lo:
+        raise UsageError(f"--set {text!r}: empty range (HI {hi:g} is below LO {lo:g})")
+    count = int(math.floor((hi - lo) / step + 1e-9)) + 1
+    if count > 1000:
+        raise UsageError(f"--set {text!r}: {count} points; at most 1,000 per key")
+    return key.strip(), [lo + i * step for i in range(count)]
+
+
+def _number(text: str, option: str, integer: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UsageError(f"{option}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise UsageError(f"{option}: {text!r} is not a finite number")
+    if integer and value != int(value):
+        raise UsageError(f"{option}: {text!r} is not a whole number (this key is a count)")
+    return value
+
+
+@dataclass
+class SizingPoint:
+    """The outcome of one value tried."""
+
+    value: float
+    all_met_probability: float
+    ci95: tuple[float, float]
+    bottleneck: str | None
+    p_met: dict[str, float]
+    closure_p50: dict[str, float | None]
+
+
+def _point(value: float, result: RunResult) -> SizingPoint:
+    summary = result.aggregate.summary()
+    return SizingPoint(value, summary["all_met_probability"], tuple(summary["all_met_ci95"]), summary["bottleneck"],
+                       {c: i["p_met"] for c, i in summary["classes"].items()},
+                       {c: i["closure_day"]["p50"] for c, i in summary["classes"].items()})
+
+
+@dataclass
+class SizingResult:
+    """The answer of `size` and every value it ran."""
+
+    key: str
+    target_probability: float
+    lo: int
+    hi: int
+    answer: int | None
+    points: list[SizingPoint] = field(default_factory=list)
+    monotone: bool = True
+    violations: list[tuple[float, float]] = field(default_factory=list)
+
+    def message(self) -> str:
+        """One plain sentence: the answer, or why there is none."""
+        if self.answer is not None:
+            return (f"{self.key} = {self.answer} is the smallest value in {self.lo}..{self.hi} at which all targets are met "
+                    f"by the deadline with probability >= {self.target_probability:g}")
+        top = max(self.points, key=lambda p: p.value)
+        return (f"no value of {self.key} in {self.lo}..{self.hi} is enough: at {top.value:g} all targets are met with "
+                f"probability {top.all_met_probability:.2f} (< {self.target_probability:g}); "
+                f"what then binds: {top.bottleneck}")
+
+
+def size(raw: dict[str, Any], key: str, lo: int, hi: int, target_probability: float,
+         run_one: Callable[[Any], RunResult]) -> SizingResult:
+    """Smallest integer `key` in [lo, hi] with all-met probability >= target, by bisection; then check monotonicity."""
+    numeric_key(raw, key, integer=True)
+    if lo < 0:
+        raise UsageError(f"--range: {key} cannot be negative")
+    cache: dict[int, SizingPoint] = {}
+
+    def evaluate(v: int) -> SizingPoint:
+        if v not in cache:
+            cache[v] = _point(v, run_one(scenario_with(raw, {key: v})))
+        return cache[v]
+
+    def ok(v: int) -> bool:
+        return evaluate(v).all_met_probability >= target_probability - 1e-12
+
+    result = SizingResult(key, target_probability, lo, hi, None)
+    evaluate(lo)
+    if ok(hi):
+        a, b = lo, hi  # invariant: ok(b); answer in (a, b] unless ok(lo)
+        if ok(lo):
+            result.answer = lo
+        else:
+            while b - a > 1:
+                mid = (a + b) // 2
+                if ok(mid):
+                    b = mid
+                else:
+                    a = mid
+            result.answer = b
+            evaluate(b - 1)
+    result.points = [cache[v] for v in sorted(cache)]
+    for p, q in itertools.pairwise(result.points):
+        if q.all_met_probability < p.all_met_probability - 1e-12:
+            result.monotone = False
+            result.violations.append((p.value, q.value))
+    return result
+
+
+@dataclass
+class SweepResult:
+    """Every grid point of a sweep, and (for one key) the largest value deliverable with the target probability."""
+
+    keys: list[str]
+    target_probability: float
+    points: list[tuple[tuple[float, ...], SizingPoint]]
+    deliverable: float | None = None
+    deliverable_note: str = ""
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Rows of sweep.csv: the key values, then all-met probability and per class p_met and P50 closure day."""
+        out = []
+        for values, point in self.points:
+            row: dict[str, Any] = dict(zip(self.keys, values))
+            row["all_met_probability"] = point.all_met_probability
+            for cls, p in point.p_met.items():
+                row[f"{cls}_p_met"] = p
+                row[f"{cls}_closure_day_p50"] = point.closure_p50[cls]
+            out.append(row)
+        return out
+
+
+def sweep(raw: dict[str, Any], grid: list[tuple[str, list[float]]], target_probability: float,
+          run_one: Callable[[Any], RunResult]) -> SweepResult:
+    """Run every combination of the grid values; with one key, interpolate the deliverable value."""
+    if not 1 <= len(grid) <= 2:
+        raise UsageError("--set: give one or two keys")
+    keys = [k for k, _ in grid]
+    if len(set(keys)) != len(keys):
+        raise UsageError("--set: the same key twice")
+    for key, values in grid:
+        current = numeric_key(raw, key, integer=False)
+        if isinstance(current, int) and any(v != int(v) for v in values):
+            raise UsageError(f"--set {key}: this key is a whole number; give whole LO, HI and STEP")
+    points = []
+    for combo in itertools.product(*(values for _, values in grid)):
+        changes = {k: (int(v) if isinstance(numeric_key(raw, k, False), int) else v) for k, v in zip(keys, combo)}
+        points.append((combo, _point(combo[0], run_one(scenario_with(raw, changes)))))
+    result = SweepResult(keys, target_probability, points)
+    if len(keys) == 1:
+        result.deliverable, result.deliverable_note = _deliverable(points, target_probability, keys[0])
+    return result
+
+
+def _deliverable(points: list[tuple[tuple[float, ...], SizingPoint]], p: float, key: str) -> tuple[float | None, str]:
+    """Largest swept value with all-met probability >= p, interpolated linearly where the curve crosses p."""
+    curve = [(v[0], pt.all_met_probability) for v, pt in points]
+    if curve[0][1] < p:
+        return None, f"even the smallest value, {key} = {curve[0][0]:g}, is met with probability {curve[0][1]:.2f} < {p:g}"
+    for (x0, y0), (x1, y1) in itertools.pairwise(curve):
+        if y1 < p <= y0:
+            x = x0 + (y0 - p) / (y0 - y1) * (x1 - x0)
+            return x, (f"{key} deliverable by the deadline with probability {p:g}: about {x:,.0f} "
+                       f"(interpolated between {x0:g}, P = {y0:.2f}, and {x1:g}, P = {y1:.2f})")
+    return curve[-1][0], f"every swept value up to {key} = {curve[-1][0]:g} is met with probability >= {p:g}"
