@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                      help="Dask scheduler address (with --executor dask; default: a local cluster)")
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    run.add_argument("--force", action="store_true", help="run even a scenario estimated too large to finish")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
@@ -102,6 +103,7 @@ def _study_options(parser: argparse.ArgumentParser, default_out: str) -> None:
     parser.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
     parser.add_argument("--out", type=Path, help=f"results folder (default {default_out})")
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    parser.add_argument("--force", action="store_true", help="run even scenarios estimated too large to finish")
 
 
 def _probability(text: str) -> float:
@@ -177,6 +179,7 @@ def _validate(args: argparse.Namespace, err: Console) -> int:
 
 
 def _run(args: argparse.Namespace, err: Console) -> int:
+    from sim.budget import check_size
     from sim.loader import load_scenario
     from sim.output import write_results
     from sim.runner import run
@@ -188,6 +191,7 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     if args.deterministic:
         scenario = scenario.planned()
     replications = args.replications or (1 if scenario.uncertainty.empty else DEFAULT_REPLICATIONS)
+    check_size(scenario, replications, args.force)
     out_dir = args.out if args.out is not None else Path("results") / scenario.name
     if out_dir.exists() and not out_dir.is_dir():
         raise UsageError(f"--out {out_dir}: exists and is not a folder")

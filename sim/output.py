@@ -28,6 +28,8 @@ TMP_PREFIX = ".tmp-surge-sim-"
 
 
 def _fmt(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value  # a spreadsheet must show scenario text, never evaluate it as a formula
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""

@@ -39,6 +39,7 @@ class FacilityUse:
     busy_h: float = 0.0  # unit-hours in use (spot-hours, berth-hours, handling-hours)
     wait_h: float = 0.0  # carrier-hours spent queuing for it
     uses: int = 0
+    peak_in_use: int = 0  # most units in use at once (never above capacity)
     daily_busy_h: list[float] = field(default_factory=list)  # unit-hours in use per day
 
 
@@ -72,3 +73,5 @@ class RunRecord:
     facilities: list[FacilityUse]
     fleets: list[FleetUse]
     trips: list[Trip] | None = None  # only when asked for
+    # (time h, class, released, delivered, in transit, waiting) at every day boundary, for audits
+    balance: list[tuple[float, str, float, float, float, float]] = field(default_factory=list)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
+import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -54,6 +56,21 @@ _WORKER_SCENARIO: Scenario | None = None
 def _init_worker(scenario: Scenario) -> None:
     global _WORKER_SCENARIO
     _WORKER_SCENARIO = scenario
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the main process's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the CLI's handler, inherited by fork: SIGTERM ends a worker
+    _die_with_parent()
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel end this worker if the main process dies (even by SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG = 1
+        except (OSError, AttributeError):
+            pass  # best effort: without it, an orphaned worker finishes its current task and exits
 
 
 def _replicate_in_worker(args: tuple[int, int]) -> Outcome | Failure:
@@ -68,8 +85,17 @@ def _serial(scenario: Scenario, seed: int, indices: list[int]) -> Iterator[Outco
 
 def _process_pool(scenario: Scenario, seed: int, indices: list[int], jobs: int) -> Iterator[Outcome | Failure]:
     chunk = max(1, min(64, len(indices) // (jobs * 8) or 1))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(scenario,)) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(scenario,))
+    try:
         yield from pool.map(_replicate_in_worker, [(seed, i) for i in indices], chunksize=chunk)
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or failed: drop queued work and stop the workers now
+        workers = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in workers:
+            process.terminate()
+        raise
+    pool.shutdown(wait=True)
 
 
 def _dask(scenario: Scenario, seed: int, indices: list[int], jobs: int, scheduler: str | None) -> Iterator[Outcome | Failure]:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from sim.budget import check_size
 from sim.compare import Comparison, markdown_table
 from sim.errors import UsageError
 from sim.loader import load_scenario
@@ -26,6 +27,7 @@ def _replications(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
 
 def _runner(args: argparse.Namespace, replications: int):
     def run_one(scenario: Scenario) -> RunResult:
+        check_size(scenario, replications, args.force)
         return run(scenario, replications=replications, seed=args.seed, jobs=args.jobs)
     return run_one
 

@@ -45,6 +45,7 @@ class Facility:
         self.use.uses += 1
         self._advance()
         self._in_use += 1
+        self.use.peak_in_use = max(self.use.peak_in_use, self._in_use)
         return request
 
     def release(self, request: simpy.Resource) -> None:

@@ -106,6 +106,7 @@ class World:
         self.left_to_deliver = sum(r.quantity for r in scenario.requirements.values())
         self.all_delivered = self.env.event()
         self.clocks: list[CarrierClock] = []
+        self.balance: list[tuple[float, str, float, float, float, float]] = []
         self._candidate_cache: dict[tuple[str, str, str], list[tuple[tuple[str, str], float, float, bool]]] = {}
 
     def _build_node(self, node_id: str, days: int) -> NodeState:
@@ -229,6 +230,17 @@ class World:
 
     # --- run -------------------------------------------------------------------------------
 
+    def _audit(self) -> Generator[simpy.Event, None, None]:
+        """Record each class's balance (released, delivered, in transit, waiting) at every day boundary."""
+        while True:
+            yield self.env.timeout(24.0)
+            self._record_balance()
+
+    def _record_balance(self) -> None:
+        waiting = self.waiting()
+        for cls in self.scenario.requirements:
+            self.balance.append((self.env.now, cls, self.released[cls], self.delivered[cls], self.in_transit[cls], waiting[cls]))
+
     def run(self) -> RunRecord:
         """Simulate until everything is delivered or the horizon is reached."""
         from sim.model.carriers import start_fleet
@@ -237,6 +249,7 @@ class World:
             self.env.process(self.release_process(cls))
         for fleet_id in self.scenario.fleets:
             start_fleet(self, fleet_id)
+        self.env.process(self._audit())
         stop = self.env.any_of([self.all_delivered, self.env.timeout(self.horizon_h)])
         try:
             self.env.run(until=stop)
@@ -244,6 +257,7 @@ class World:
             if "No scheduled events left" not in str(exc):
                 raise
         end_h = min(self.env.now, self.horizon_h)
+        self._record_balance()
         for clock in self.clocks:
             clock.stop()
         facilities = []
@@ -265,6 +279,7 @@ class World:
             facilities=facilities,
             fleets=list(self.fleet_use.values()),
             trips=self.trips,
+            balance=self.balance,
         )
 
 
