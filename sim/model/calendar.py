@@ -56,6 +56,10 @@ class Calendar:
 
     def work(self, env: simpy.Environment, duration_h: float) -> Generator[simpy.Event, None, None]:
         """Spend `duration_h` hours of open time, pausing across closed periods."""
+        if not self._starts:  # always open: the common case, one timeout
+            if duration_h > 1e-12:
+                yield env.timeout(duration_h)
+            return
         remaining = duration_h
         while remaining > 1e-12:
             now = env.now

@@ -296,9 +296,12 @@ class CarrierClock:
 
     def to(self, state: str | None) -> None:
         """Switch to `state` (one of STATES, or None for off)."""
+        if state == self.state:
+            return
+        now = self.env.now
         if self.state is not None:
-            setattr(self.use, self.state, getattr(self.use, self.state) + self.env.now - self.since)
-        self.state, self.since = state, self.env.now
+            self.use.__dict__[self.state] += now - self.since
+        self.state, self.since = state, now
 
     def stop(self) -> None:
         """Account the current state up to now."""
