@@ -103,7 +103,7 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
         # the parent's library (its own setting, or its default folder) stays relative to the parent's folder
         if "library" in base and all(isinstance(p, str) for p in _as_list(base["library"])):
             base["library"] = [str((parent_path.parent / p).resolve()) for p in _as_list(base["library"])]
-        elif "library" not in base:
+        elif "library" not in base and _default_library(parent_path):
             base["library"] = [str(d.resolve()) for d in _default_library(parent_path)]
     return deep_merge(base, data)
 
@@ -114,14 +114,25 @@ def _default_library(scenario_path: Path) -> list[Path]:
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key, recursively; any other value in `override` replaces the base value."""
+    """Tables merge key by key, recursively; any other value in `override` replaces the base value.
+
+    A distribution (a table with `dist`) and `route_shares` replace the base table whole.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and not _replaces_whole(key, value):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = copy.deepcopy(value)
     return merged
+
+
+REPLACED_WHOLE = ("route_shares",)
+
+
+def _replaces_whole(key: str, value: dict[str, Any]) -> bool:
+    """Tables that are one value, not a set of keys: a distribution (it has `dist`) and route shares."""
+    return "dist" in value or key in REPLACED_WHOLE
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -257,9 +268,12 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
         elif kind == "enum":
             message = f"must be one of {ctx.get('expected')}, got {value!r}"
         elif kind == "string_pattern_mismatch":
-            message = f"{value!r} may hold only letters, digits, '_' and '-' (and must not start with '-')"
-        elif kind in ("too_short", "too_long", "string_too_short", "string_too_long"):
-            message = err["msg"].replace("Value", "must").replace("List", "list")
+            dot = " and '.'" if loc and loc[-1] == "name" else ""
+            message = f"{value!r} may hold only letters, digits, '_', '-'{dot} (and must start with a letter, digit or '_')"
+        elif kind in ("too_short", "string_too_short"):
+            message = f"must have at least {ctx.get('min_length', 1)} {'character' if kind.startswith('string') else 'entry'}(s)"
+        elif kind in ("too_long", "string_too_long"):
+            message = f"must have at most {ctx.get('max_length')} {'characters' if kind.startswith('string') else 'entries'}"
         elif kind == "int_type" and isinstance(value, float):
             message = f"must be a whole number, got {value!r}"
         elif kind in _MESSAGES:
@@ -270,8 +284,8 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
             message = err["msg"]
         problems.append(Problem(path, message, file))
     # a bad entry of a list also makes pydantic call the list too short: report the entry only
-    return [p for p in problems if not (p.message.startswith("must have at least") or "should have at least" in p.message)
-            or not any(q.path.startswith(p.path + "[") for q in problems)]
+    return [p for p in problems if not p.message.startswith("must have at least")
+            or not any(q.path.startswith(p.path + "[") or q.path.startswith(p.path + ".") for q in problems)]
 
 
 def _show(value: Any) -> str:

@@ -33,7 +33,7 @@ def _fmt(value: Any) -> Any:
     if isinstance(value, float):
         if not math.isfinite(value):
             return ""
-        return f"{value:.6g}" if abs(value) < 1e15 else repr(value)
+        return f"{value:.10g}"
     return value
 
 

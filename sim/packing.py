@@ -30,10 +30,12 @@ def floor_share(cargo: CargoClass, carrier: CarrierType, carrier_id: str) -> flo
         return 1.0 / limit
     if cargo.units_per_pallet is not None:
         if carrier.pallet_positions is not None:
-            return 1.0 / (cargo.units_per_pallet * carrier.pallet_positions)
-        if carrier.deck_area_m2 is not None:
-            return PALLET_FOOTPRINT_M2 / cargo.units_per_pallet / carrier.deck_area_m2
-        return 0.0
+            share = 1.0 / (cargo.units_per_pallet * carrier.pallet_positions)
+        elif carrier.deck_area_m2 is not None:
+            share = PALLET_FOOTPRINT_M2 / cargo.units_per_pallet / carrier.deck_area_m2
+        else:
+            return 0.0
+        return share if share <= 1 + EPS else None  # one unit needs more than the whole floor
     # rolling stock without a count limit
     if carrier.deck_area_m2 is not None:
         share = float(cargo.footprint_m2) / carrier.deck_area_m2  # type: ignore[arg-type]
@@ -51,6 +53,9 @@ def why_not_aboard(cargo: CargoClass, cargo_id: str, carrier: CarrierType, carri
         return f"one unit weighs {cargo.unit_weight_t:g} t, more than the {carrier_id} payload of {carrier.payload_t:g} t"
     if cargo.footprint_m2 is not None and carrier.deck_area_m2 is not None:
         return f"one unit needs {cargo.footprint_m2:g} m2, more than the {carrier_id} deck of {carrier.deck_area_m2:g} m2"
+    if cargo.units_per_pallet is not None:
+        return (f"one unit needs 1/{cargo.units_per_pallet:g} of a 463L pallet, more floor than a {carrier_id} has "
+                f"(pallet positions {carrier.pallet_positions}, deck {carrier.deck_area_m2} m2)")
     return f"rolling stock on {carrier_id} needs a count per load: set cargo.{cargo_id}.per_load.{carrier_id}"
 
 

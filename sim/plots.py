@@ -1,7 +1,9 @@
-"""Pictures of a run, drawn from saved tables only (never by re-running the model).
+"""Pictures of a run's deliveries, drawn from saved tables only (never by re-running the model).
 
-All plots share one style: a colour per cargo class, calendar dates on time axes,
-the deadline as a dashed red vertical line and the target as a dashed grey horizontal one.
+The style (fonts, a colour per cargo class, calendar dates on time axes, the deadline as a
+dashed red vertical line and the target as a dashed grey horizontal one) comes from
+`sim.style`, shared by every picture; each is written as PNG and as SVG beside it.
+The other pictures of a results folder are in `sim.figures`.
 """
 
 from __future__ import annotations
@@ -12,27 +14,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
+from sim import style
+from sim.style import CLASS_COLOURS, DEADLINE_COLOUR, TARGET_COLOUR  # noqa: F401  (kept for sim.study_plots)
 
-CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
-DEADLINE_COLOUR = "#c0392b"
-TARGET_COLOUR = "#555555"
-STYLE = {
-    "font.size": 9,
-    "axes.titlesize": 10,
-    "axes.titleweight": "bold",
-    "axes.grid": True,
-    "grid.alpha": 0.3,
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "savefig.dpi": 120,
-    "svg.hashsalt": "surge-sim",  # identical SVG bytes run to run
-}
-METADATA = {"png": {"Software": None}, "svg": {"Date": None}}
+STYLE = style.RC  # kept for callers that apply the shared style with plt.rc_context(plots.STYLE)
+METADATA = style.METADATA
 
 
 def _grid(n: int) -> tuple[int, int]:
@@ -41,18 +30,16 @@ def _grid(n: int) -> tuple[int, int]:
 
 
 def _save(fig: Any, path: Path) -> None:
-    fig.savefig(path, metadata=METADATA["png"])
-    plt.close(fig)
+    """Write PNG at `path` and SVG beside it (see `sim.style.save`)."""
+    style.save(fig, path)
 
 
-def _format_date_axis(ax: Any) -> None:
-    ax.xaxis.set_major_locator(mdates.WeekdayLocator(byweekday=mdates.MO, interval=1))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
-    ax.tick_params(axis="x", labelrotation=45)
+def _format_date_axis(ax: Any, start: dt.date | None = None, end: dt.date | None = None) -> None:
+    style.format_date_axis(ax, start, end)
 
 
 def _short(text: str, limit: int = 48) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return style.short(text, limit)
 
 
 def _shown_days(summary: dict[str, Any]) -> float:
@@ -62,74 +49,87 @@ def _shown_days(summary: dict[str, Any]) -> float:
     return min(summary["horizon_days"], max(summary["deadline_day"], latest) * 1.1 + 3)
 
 
+def _p(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "n/a"
+
+
 def delivery_curves(summary: dict[str, Any], rows: Sequence[dict[str, Any]], path: Path) -> None:
     """One panel per class: cumulative delivered against date (median and P10-P90 band), target and deadline."""
     classes = list(summary["classes"])
     start = dt.date.fromisoformat(summary["start_date"])
     deadline = start + dt.timedelta(days=summary["deadline_day"])
     end = start + dt.timedelta(days=_shown_days(summary))
-    with plt.rc_context(STYLE):
+    many = summary["replications"] > 1
+    with style.style():
         nrows, ncols = _grid(len(classes))
-        fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 3.4 * nrows), squeeze=False)
+        width = style.WIDTH_IN if ncols > 1 else style.WIDTH_IN * 0.75
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.3 * nrows + 0.5), squeeze=False)
         for i, cls in enumerate(classes):
             ax = axes[i // ncols][i % ncols]
             info = summary["classes"][cls]
             mine = [r for r in rows if r["class"] == cls]
             dates = [dt.date.fromisoformat(r["date"]) for r in mine]
-            colour = CLASS_COLOURS[i % len(CLASS_COLOURS)]
+            colour = style.class_colour(i)
             ax.fill_between(dates, [float(r["cumulative_p10"]) for r in mine], [float(r["cumulative_p90"]) for r in mine],
-                            color=colour, alpha=0.2, linewidth=0, label="P10-P90" if summary["replications"] > 1 else None)
+                            color=colour, alpha=0.2, linewidth=0, label="P10-P90" if many else None)
             ax.plot(dates, [float(r["cumulative_p50"]) for r in mine], color=colour, linewidth=2,
-                    label="median" if summary["replications"] > 1 else "delivered")
-            ax.axhline(info["target"], color=TARGET_COLOUR, linestyle="--", linewidth=1, label=f"target {info['target']:,.0f}")
-            ax.axvline(deadline, color=DEADLINE_COLOUR, linestyle="--", linewidth=1.2, label=f"deadline {deadline:%d %b %Y}")
+                    label="median" if many else "delivered")
+            style.target_line(ax, info["target"], label=f"target {info['target']:,.0f}")
+            style.deadline_line(ax, deadline, label=f"deadline {deadline:%d %b %Y}")
             closure = info["closure_day"]["p50"]
             closed = f"closes {info['closure_date']['p50']}" if closure is not None else "not closed in horizon"
-            ax.set_title(_short(info["name"]))
-            ax.text(0.02, 0.96, f"P(met by deadline) = {info['p_met']:.2f}\n{closed}", transform=ax.transAxes,
+            ax.set_title(_short(info["name"], 56))
+            ax.text(0.02, 0.96, f"P(met by deadline) = {_p(info['p_met'])}\n{closed}", transform=ax.transAxes,
                     va="top", ha="left", fontsize=8.5, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#cccccc"})
             ax.set_ylabel(f"cumulative {info['unit']}")
             ax.set_ylim(0, info["target"] * 1.12)
             ax.set_xlim(start, end)
-            ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-            _format_date_axis(ax)
-            ax.legend(loc="lower right", fontsize=7.5)
+            style.thousands(ax.yaxis)
+            _format_date_axis(ax, start, end)
+            ax.legend(loc="best")
         for j in range(len(classes), nrows * ncols):
             axes[j // ncols][j % ncols].set_visible(False)
         reps = summary["replications_completed"]
-        fig.suptitle(f"{summary['title'] or summary['scenario']}: deliveries to hand-over "
+        fig.suptitle(f"{_short(summary['title'] or summary['scenario'], 70)}: deliveries to hand-over "
                      f"({reps} replication{'s' if reps != 1 else ''}, seed {summary['seed']})", fontsize=11)
         fig.tight_layout()
         _save(fig, path)
 
 
 def closure_histogram(summary: dict[str, Any], closure_days: dict[str, Sequence[float]], path: Path) -> None:
-    """Distribution of the closure day of each class over replications, deadline marked."""
+    """Distribution of the closure date of each class over replications (half-day bins), deadline marked."""
     classes = list(summary["classes"])
-    deadline = summary["deadline_day"]
+    start = dt.date.fromisoformat(summary["start_date"])
+    origin = mdates.date2num(dt.datetime.combine(start, dt.time()))
+    deadline = start + dt.timedelta(days=summary["deadline_day"])
     horizon = summary["horizon_days"]
     shown = _shown_days(summary)
-    with plt.rc_context(STYLE):
+    end = start + dt.timedelta(days=shown)
+    with style.style():
         nrows, ncols = _grid(len(classes))
-        fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 2.8 * nrows), squeeze=False)
+        width = style.WIDTH_IN if ncols > 1 else style.WIDTH_IN * 0.75
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.9 * nrows + 0.5), squeeze=False)
         for i, cls in enumerate(classes):
             ax = axes[i // ncols][i % ncols]
             info = summary["classes"][cls]
-            values = [d for d in closure_days[cls] if math.isfinite(d)]
-            never = len(closure_days[cls]) - len(values)
-            colour = CLASS_COLOURS[i % len(CLASS_COLOURS)]
+            values = [float(d) for d in closure_days.get(cls, ()) if math.isfinite(float(d))]
+            never = len(closure_days.get(cls, ())) - len(values)
+            colour = style.class_colour(i)
             if values:
-                ax.hist(values, bins=[0.5 * k for k in range(int(2 * shown) + 2)], color=colour, alpha=0.85)
-            ax.axvline(deadline, color=DEADLINE_COLOUR, linestyle="--", linewidth=1.2, label=f"deadline day {deadline:g}")
-            ax.set_xlim(0, shown)
-            ax.set_title(_short(info["name"]))
-            ax.set_xlabel("closure day (days after start; bins of half a day)")
+                ax.hist([origin + v for v in values], bins=[origin + 0.5 * k for k in range(int(2 * shown) + 2)],
+                        color=colour, alpha=0.85)
+            style.deadline_line(ax, deadline, label=f"deadline {deadline:%d %b %Y}")
+            ax.set_xlim(start, end)
+            ax.set_title(_short(info["name"], 56))
             ax.set_ylabel("replications")
-            note = f"P(met) = {info['p_met']:.2f}" + (f"\n{never} not closed by day {horizon:g}" if never else "")
+            ax.yaxis.get_major_locator().set_params(integer=True)
+            note = f"P(met) = {_p(info['p_met'])}" + (f"\n{never} not closed by day {horizon:g}" if never else "")
             ax.text(0.02, 0.95, note, transform=ax.transAxes, va="top", fontsize=8.5)
-            ax.legend(loc="upper right", fontsize=7.5)
+            _format_date_axis(ax, start, end)
+            ax.legend(loc="upper right")
         for j in range(len(classes), nrows * ncols):
             axes[j // ncols][j % ncols].set_visible(False)
-        fig.suptitle(f"{summary['title'] or summary['scenario']}: when each class closes", fontsize=11)
+        fig.suptitle(f"{_short(summary['title'] or summary['scenario'], 70)}: when each class closes "
+                     "(closure date per replication, half-day bins)", fontsize=11)
         fig.tight_layout()
         _save(fig, path)

@@ -40,7 +40,9 @@ def replicate(scenario: Scenario, seed: int, index: int) -> Outcome | Failure:
         record = simulate(scenario, generator_for(seed, index))
         return measure(scenario, record, index)
     except Exception as exc:  # a failing replication must not lose the others
-        last = traceback.extract_tb(exc.__traceback__)[-1]
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if f"{os.sep}sim{os.sep}" in f.filename] or frames
+        last = ours[-1]
         return Failure(index, f"{type(exc).__name__}: {exc} (at {os.path.basename(last.filename)}:{last.lineno})")
 
 
@@ -155,6 +157,7 @@ class RunResult:
     aggregate: Aggregate
     representative: int | None
     record: RunRecord | None
+    only: int | None = None  # the one replication run (--replication K), or None for replications 0..N-1
 
     def summary(self) -> dict[str, Any]:
         """The contents of summary.json: aggregate figures plus what is needed to reproduce them."""
@@ -166,6 +169,7 @@ class RunResult:
             "scenario_sha256": self.scenario.fingerprint(),
             "seed": self.aggregate.seed,
             "replications": self.aggregate.replications,
+            "only_replication": self.only,
             "seed_derivation": "numpy.random.SeedSequence(seed).spawn(replications)[k] for replication k",
         }
         return doc
@@ -223,4 +227,4 @@ def run(scenario: Scenario, replications: int = 1, seed: int = 0, jobs: int = 1,
             progress(done)
     rep = agg.representative_index()
     record = trace(scenario, seed, rep) if rep is not None else None
-    return RunResult(scenario, agg, rep, record)
+    return RunResult(scenario, agg, rep, record, only)

@@ -59,7 +59,10 @@ class NodeKind(str, Enum):
 
 
 class Closure(Frozen):
-    """A period in which a node handles nothing: no landing, take-off, berthing or loading."""
+    """A period in which a node handles nothing: no loading, unloading or departure.
+
+    Carriers arriving meanwhile queue for a spot or berth (and may hold a free one) until it reopens.
+    """
 
     start_day: NonNegFloat
     end_day: NonNegFloat
@@ -143,12 +146,12 @@ class CarrierType(Frozen):
     def _by_mode(self) -> "CarrierType":
         needed = {Mode.air: "block_speed_kn", Mode.sea: "speed_kn", Mode.rail: "speed_kmh", Mode.road: "speed_kmh"}[self.mode]
         if getattr(self, needed) is None:
-            raise ValueError(f"a {self.mode.value} carrier needs {needed}")
+            raise ValueError(f"a carrier for {self.mode.value} needs {needed}")
         for key in ("block_speed_kn", "speed_kn", "speed_kmh"):
             if key != needed and getattr(self, key) is not None:
-                raise ValueError(f"{key} does not apply to a {self.mode.value} carrier (use {needed})")
+                raise ValueError(f"{key} does not apply to a carrier for {self.mode.value} (use {needed})")
         if self.mode is not Mode.sea and (self.load_time_h is None or self.unload_time_h is None):
-            raise ValueError(f"a {self.mode.value} carrier needs load_time_h and unload_time_h")
+            raise ValueError(f"a carrier for {self.mode.value} needs load_time_h and unload_time_h")
         if self.mode is not Mode.air and self.daily_flying_hours is not None:
             raise ValueError("daily_flying_hours applies to aircraft only")
         return self

@@ -70,10 +70,13 @@ class BandSketch:
         self.n += 1
 
     def mean(self) -> np.ndarray:
-        return self.total / max(self.n, 1)
+        """Mean at each point (NaN before any curve was added)."""
+        return self.total / self.n if self.n else np.full(len(self.total), np.nan)
 
     def percentile(self, p: float) -> np.ndarray:
         """The p-th percentile at each point (inverted CDF on the bins, then clamped to the observed range)."""
+        if not self.n:
+            return np.full(len(self.total), np.nan)
         need = max(1, math.ceil(p / 100.0 * self.n))
         cum = np.cumsum(self.counts, axis=1)
         k = np.argmax(cum >= need, axis=1)

@@ -112,11 +112,6 @@ def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, N
         while leg_id is None:
             yield world.wait_for_cargo(home, fleet.legs, ctype_id)
             leg_id = world.choose_leg(home, fleet.legs, ctype_id)
-        repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "origin")
-        if repair_h > 0:  # this sortie is lost: the carrier is repaired, then tries again
-            clock.to("down_h")
-            yield env.timeout(repair_h)
-            continue
         leg = s.legs[leg_id]
         out_h = world.travel_h(fleet_id, carrier_id, leg_id)
         clock.to("queue_h")
@@ -129,9 +124,19 @@ def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, N
         clock.to("working_h")
         load_start = env.now
         load = world.take(home, leg_id, ctype_id, empty_load())
-        if load.empty:  # another carrier took it while this one queued
+        if load.empty:  # another carrier took it while this one queued: wait for more
             if facility is not None:
                 facility.release(request)
+            clock.to("idle_h")
+            yield world.wait_for_cargo(home, fleet.legs, ctype_id)
+            continue
+        repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "origin")
+        if repair_h > 0:  # this sortie is lost before departure: cargo back to stock, carrier repaired
+            world.put_back(home, load)
+            if facility is not None:
+                facility.release(request)
+            clock.to("down_h")
+            yield env.timeout(repair_h)
             continue
         last_share = 1.0
         if fleet.max_hold_h > 0:

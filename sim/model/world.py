@@ -116,9 +116,10 @@ class World:
         closures += self.vary.closures(node_id, self.horizon_h)
         state = NodeState(self.env, node_id, Calendar.for_node(node.operating_hours_per_day, node.opens_at_h, closures, self.horizon_h))
         state.unit_weight_t = state_weights
-        if node.parking_spots is not None:
+        # a capacity of 0 is only allowed where no served leg needs it (checks.check_movable): no facility then
+        if node.parking_spots:
             state.spots = Facility(self.env, FacilityUse(f"{node_id} parking spots", "parking_spots", node_id, node.parking_spots), days)
-        if node.berths is not None:
+        if node.berths:
             state.berths = Facility(self.env, FacilityUse(f"{node_id} berths", "berths", node_id, node.berths), days)
         if node.throughput_t_per_day is not None:
             state.handling = Facility(self.env, FacilityUse(f"{node_id} land handling", "handling", node_id, 1), days)
@@ -187,6 +188,12 @@ class World:
         if node.stock:
             node.wake()  # cargo left behind: maybe for another carrier
         return load
+
+    def put_back(self, node: NodeState, load: Load) -> None:
+        """Return a load to the node's stock (its carrier broke down before leaving)."""
+        for key, qty in load.quantities.items():
+            self.in_transit[key[0]] -= qty
+            node.add(key, qty)
 
     def wait_for_cargo(self, node: NodeState, legs: tuple[str, ...], carrier_id: str) -> simpy.Event:
         """An event that fires when cargo that this carrier type may take on one of `legs` may be waiting."""
