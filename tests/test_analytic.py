@@ -686,7 +686,7 @@ DELIVERY_COLUMNS = ["class", "unit", "day", "date", "target", "cumulative_mean",
 TRIP_COLUMNS = ["carrier_id", "carrier_type", "fleet", "mode", "leg", "from", "to", "load_start_h", "departure_h",
                 "departure_time", "arrival_h", "arrival_time", "unload_end_h", "tonnes"]
 OUTPUT_FILES = {"summary.json", "deliveries.csv", "trips.csv", "replications.csv", "delivery_curves.png", "closure.png",
-                "utilization_daily.csv", "scenario_resolved.json"}
+                "delivery_curves.svg", "closure.svg", "utilization_daily.csv", "scenario_resolved.json"}
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:

@@ -82,7 +82,7 @@ def test_same_seed_same_bytes_whatever_the_jobs(tmp_path: Path) -> None:
     one = _write(run(scenario, replications=40, seed=5, jobs=1), tmp_path / "a")
     two = _write(run(scenario, replications=40, seed=5, jobs=2), tmp_path / "b")
     assert set(one) == {"summary.json", "deliveries.csv", "replications.csv", "trips.csv", "delivery_curves.png", "closure.png",
-                "utilization_daily.csv", "scenario_resolved.json"}
+                "delivery_curves.svg", "closure.svg", "utilization_daily.csv", "scenario_resolved.json"}
     assert one == two
     other = _write(run(scenario, replications=40, seed=6, jobs=1), tmp_path / "c")
     assert other["replications.csv"] != one["replications.csv"]
