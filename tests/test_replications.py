@@ -131,3 +131,30 @@ def test_dask_local_cluster_gives_the_process_pool_results() -> None:
     dask = run(scenario, replications=12, seed=4, jobs=2, executor="dask")
     assert dask.summary() == pool.summary()
     assert dask.replication_rows() == pool.replication_rows()
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import write_toml
+    from sim.cli import main
+
+    path = write_toml(tmp_path / "v.toml", voyage_scenario())
+    assert main(["run", str(path), "-n", "5", "--jobs", "1", "--out", str(tmp_path / "o")]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "P(met)" in captured.out  # the verdict went to stdout
+
+
+def test_notebook_api_gives_tables() -> None:
+    result = run(validate_raw(voyage_scenario()), replications=4, seed=2)
+    rows, columns = result.replication_rows()
+    assert [r["replication"] for r in rows] == [0, 1, 2, 3] and "ammo_closure_day" in columns
+    assert len(result.trips()) == 1  # one voyage in the representative replication
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pip install pandas"):
+            result.frames()
+    else:
+        frames = result.frames()
+        assert list(frames["replications"]["replication"]) == [0, 1, 2, 3]
+        assert set(frames) == {"deliveries", "replications", "trips", "utilization"}
