@@ -43,6 +43,7 @@ PERIOD_CHOICES_H = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0)
 MAX_PERIODS = 400  # the automatic period is the finest of PERIOD_CHOICES_H that keeps the horizon within this
 UNBOUNDED_RELEASE_FACTOR = 1e12  # a per-day release factor without an upper limit: everything at the first release
 ROUNDING = 1e-9  # relative guard when a time is cut into whole periods (always towards the optimistic side)
+IPM_ABOVE_COLUMNS = 12_000  # HiGHS: dual simplex is faster on the small per-class LPs, interior point on the joint one
 CLOSED_TOLERANCE = 2 * MET_TOLERANCE  # a class counts as closable when the LP delivers all but this share
 
 Basis = Literal["auto", "planned", "best_case"]
@@ -252,6 +253,7 @@ class Facts:
             self.open_h[nid], self.dead[nid] = open_hours_by_period(closed_intervals(s, nid, self.horizon_h), period_h, self.periods)
         self.pairs = self._pairs()
         self.resources = self._resources()
+        self.after_take_pairs = frozenset(u.pair.index for r in self.resources for u in r.uses if u.after_take)
         self.commodities, self.releases = self._releases()
 
     # pairs -------------------------------------------------------------------------------------
@@ -438,8 +440,8 @@ class _LP:
     def row(self, cols: list[int], vals: list[float], lo: float = -INF, hi: float = INF) -> None:
         self.rows.append((cols, vals, lo, hi))
 
-    def solve(self, cost: np.ndarray) -> float:
-        """Minimize cost.x; returns the optimum (raises if HiGHS does not find one)."""
+    def solve(self, cost: np.ndarray) -> tuple[float, np.ndarray]:
+        """Minimize cost.x; returns the optimum and the solution (raises if HiGHS does not find one)."""
         ub_r, ub_c, ub_v, ub_b, eq_r, eq_c, eq_v, eq_b = [], [], [], [], [], [], [], []
         nu = ne = 0
         for cols, vals, lo, hi in self.rows:
@@ -455,10 +457,10 @@ class _LP:
         bounds = np.column_stack([np.concatenate(self.lo), np.concatenate(self.hi)])
         bounds = np.where(np.isinf(bounds), None, bounds)
         res = linprog(cost, A_ub=a_ub, b_ub=np.array(ub_b) if nu else None, A_eq=a_eq, b_eq=np.array(eq_b) if ne else None,
-                      bounds=bounds, method="highs")
+                      bounds=bounds, method="highs-ipm" if self.n > IPM_ABOVE_COLUMNS else "highs-ds")
         if res.status != 0:
             raise RuntimeError(f"fluid bound LP: {res.message}")
-        return float(res.fun)
+        return float(res.fun), np.asarray(res.x)
 
 
 class _FluidModel:
@@ -529,18 +531,24 @@ class _FluidModel:
             first = pair.first_put_h
             ends = (np.arange(P) + 1) * f.period_h
             y_hi[ends <= first * (1 - ROUNDING) - 1e-9] = 0.0
+            virtual = not pair.service and pair.index not in f.after_take_pairs
             for c in members:
-                ti = lp.block(P, 0.0, t_hi)
                 yi = lp.block(P, 0.0, y_hi)
-                zi = lp.block(P)
-                self.t[(pair.index, c)], self.y[(pair.index, c)] = ti, yi
-                for p in range(P):  # z[p] - z[p-1] - t[p-d] + y[p] = 0
-                    cols, vals = [zi[p], yi[p]], [1.0, 1.0]
-                    if p > 0:
-                        cols.append(zi[p - 1]); vals.append(-1.0)
-                    if p - d >= 0:
-                        cols.append(ti[p - d]); vals.append(-1.0)
-                    lp.row(cols, vals, 0.0, 0.0)
+                self.y[(pair.index, c)] = yi
+                if virtual:
+                    # the take counted at put-down minus the least transit: never earlier than the real take
+                    self.t[(pair.index, c)] = np.concatenate([yi[d:], np.full(min(d, P), -1)])
+                else:
+                    ti = lp.block(P, 0.0, t_hi)
+                    zi = lp.block(P)
+                    self.t[(pair.index, c)] = ti
+                    for p in range(P):  # z[p] - z[p-1] - t[p-d] + y[p] = 0
+                        cols, vals = [int(zi[p]), int(yi[p])], [1.0, 1.0]
+                        if p > 0:
+                            cols.append(int(zi[p - 1])); vals.append(-1.0)
+                        if p - d >= 0:
+                            cols.append(int(ti[p - d])); vals.append(-1.0)
+                        lp.row(cols, vals, 0.0, 0.0)
                 if pair.dest in f.network.hand_over[c[0]]:
                     self.delivered[c[0]].append(yi)
             # loads and packing: on put-downs for shuttles (a load is whole then), on takes for services
@@ -581,7 +589,8 @@ class _FluidModel:
                     cols, vals = [int(si[p])], [1.0]
                     if p > 0:
                         cols.append(int(si[p - 1])); vals.append(-1.0)
-                    cols += [int(o[p]) for o in outs]; vals += [1.0] * len(outs)
+                    taken = [int(o[p]) for o in outs if o[p] >= 0]
+                    cols += taken; vals += [1.0] * len(taken)
                     cols += [int(i[p]) for i in ins]; vals += [-1.0] * len(ins)
                     lp.row(cols, vals, float(released[p]), float(released[p]))
 
@@ -595,8 +604,8 @@ class _FluidModel:
         return out
 
     def _sum_cols(self, pair: Pair, which: str, p: int, coef: float) -> tuple[list[int], list[float]]:
-        arrays = self._pair_flows.get((pair.index, which), [])
-        return [int(a[p]) for a in arrays], [coef] * len(arrays)
+        cols = [int(a[p]) for a in self._pair_flows.get((pair.index, which), []) if a[p] >= 0]
+        return cols, [coef] * len(cols)
 
     # fleets -----------------------------------------------------------------------------------
 
@@ -774,7 +783,23 @@ class _FluidModel:
                 cost[a[: last + 1]] -= weights.get(cls, 0.0)
         if not cost.any():
             return 0.0
-        return max(0.0, -self.lp.solve(cost))
+        return max(0.0, -self.lp.solve(cost)[0])
+
+    def earliest_curve(self) -> np.ndarray:
+        """Tonnes delivered by the end of each period in a solution that maximizes the area under that curve.
+
+        Not the most by every period at once, but a feasible plan: the period in which it
+        reaches a quantity is one by which the quantity can certainly be delivered.
+        """
+        cost = np.zeros(self.lp.n)
+        weight = (self.P - np.arange(self.P)).astype(float)
+        arrays = [a for cls in self.classes for a in self.delivered[cls]]
+        for a in arrays:
+            cost[a] -= weight
+        if not arrays:
+            return np.zeros(self.P)
+        x = self.lp.solve(cost)[1]
+        return np.cumsum(sum(x[a] for a in arrays))
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -805,49 +830,62 @@ class FluidBound:
 
 def fluid_bound(scenario: Scenario, basis: Basis = "auto", period_h: float | None = None,
                 closure: bool = True) -> FluidBound:
-    """Solve the fluid LP bound of a scenario (see `_FluidModel`); `closure=False` skips the bisections."""
+    """Solve the fluid LP bound of a scenario (see `_FluidModel`); `closure=False` skips the closure bisections.
+
+    Each LP is built only up to the period it asks about (flows after it cannot help).
+    Closure: the LP of one class up to the deadline says whether it can close by then; a
+    bisection on the last period then finds the first period by whose end it can (inf if not
+    even by the horizon). The closure of all classes together is bounded below by the
+    latest of the per-class bounds (a joint bisection would be tighter but costs many
+    solves of the largest model).
+    """
     started = time.perf_counter()
     inputs = Inputs.of(scenario, basis)
     facts = Facts(scenario, inputs, period_h or choose_period_h(scenario))
     classes = tuple(scenario.requirements)
     weight = {c: scenario.cargo[c].unit_weight_t for c in classes}
-    need = {c: scenario.requirements[c].quantity * weight[c] for c in classes}
-    solves = 0
     last_d = facts.deadline_period
+    solves = 0
 
-    def closes(model: _FluidModel, p: int, target: float, w: dict[str, float]) -> bool:
+    def most(cls: tuple[str, ...], last: int) -> float:
         nonlocal solves
         solves += 1
-        return model.max_delivered(p, w) >= target * (1 - CLOSED_TOLERANCE)
+        return _FluidModel(facts, cls, last).max_delivered(last, {c: 1.0 for c in cls})
 
-    def earliest(model: _FluidModel, target: float, w: dict[str, float], by_deadline: float) -> float:
-        nonlocal solves
-        hi, lo = facts.periods - 1, -1
-        if by_deadline >= target * (1 - CLOSED_TOLERANCE):
-            hi = last_d
+    total_model = _FluidModel(facts, classes, last_d)
+    total = total_model.max_delivered(last_d, {c: 1.0 for c in classes})
+    solves += 1
+    by_deadline, closure_day = {}, {}
+    for c in classes:
+        quantity = scenario.requirements[c].quantity
+        need = quantity * weight[c] * (1 - CLOSED_TOLERANCE)
+        solves += 1
+        curve = _FluidModel(facts, (c,), last_d).earliest_curve()
+        if curve[-1] >= need:
+            by_deadline[c] = quantity  # all of it: nothing more to release
+            lo, hi = -1, last_d
         else:
-            lo = last_d
-            if not closes(model, hi, target, w):
-                return INF
+            by_deadline[c] = most((c,), last_d) / weight[c]
+            lo, hi = last_d, facts.periods - 1
+            if closure:
+                if most((c,), hi) < need:
+                    closure_day[c] = INF
+                    continue
+                solves += 1
+                curve = _FluidModel(facts, (c,), hi).earliest_curve()
+        if not closure:
+            closure_day[c] = math.nan
+            continue
+        hi = min(hi, int(np.argmax(curve >= need)) if curve[-1] >= need else hi)
+        if hi - 1 > lo and most((c,), hi - 1) < need:  # usually the area-maximizing plan is the earliest
+            lo = hi - 1
         while hi - lo > 1:
             mid = (hi + lo) // 2
-            if closes(model, mid, target, w):
+            if most((c,), mid) >= need:
                 hi = mid
             else:
                 lo = mid
-        return hi * facts.period_h / 24.0
-
-    whole = _FluidModel(facts, classes)
-    total = whole.max_delivered(last_d, {c: 1.0 for c in classes})
-    solves += 1
-    all_day = earliest(whole, sum(need.values()), {c: 1.0 for c in classes}, total) if closure else math.nan
-    by_deadline, closure_day = {}, {}
-    for c in classes:
-        model = _FluidModel(facts, (c,))
-        tonnes = model.max_delivered(last_d, {c: 1.0})
-        solves += 1
-        by_deadline[c] = tonnes / weight[c]
-        closure_day[c] = earliest(model, need[c], {c: 1.0}, tonnes) if closure else math.nan
-    rows = len(whole.lp.rows)
+        closure_day[c] = hi * facts.period_h / 24.0
+    all_day = max(closure_day.values()) if closure else math.nan
     return FluidBound(inputs.basis, facts.period_h, by_deadline, total, closure_day, all_day,
-                      time.perf_counter() - started, solves, (whole.lp.n, rows))
+                      time.perf_counter() - started, solves, (total_model.lp.n, len(total_model.lp.rows)))

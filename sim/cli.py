@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
 
+    plot = sub.add_parser("plot", help="redraw every picture and report.html of a results folder from its saved files")
+    plot.add_argument("results", type=Path, help="results folder written by sim run")
+    plot.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
     compare = sub.add_parser("compare", help="run scenarios on the same seeds and compare them")
     compare.add_argument("scenarios", type=Path, nargs="+", help="two or more scenario files; the first is the reference")
     _study_options(compare, "results/compare/")
@@ -126,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _validate(args, err)
         if args.command == "run":
             return _run(args, err)
+        if args.command == "plot":
+            return _plot(args)
         from sim import studies
 
         return {"compare": studies.compare_command, "size": studies.size_command, "sweep": studies.sweep_command}[args.command](args)
@@ -204,6 +210,17 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         from sim.terminal import make_console
 
         show_summary(result.summary(), make_console(), str(written))
+    return EXIT_OK
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from sim.report import redraw
+    from sim.terminal import make_console
+
+    written = redraw(args.results)
+    if not args.quiet:
+        make_console().print(f"{len(written)} files redrawn in {escape(str(args.results))}; the report is "
+                             f"{escape(str(written[-1]))}", soft_wrap=True)
     return EXIT_OK
 
 

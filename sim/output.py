@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sim.plots import closure_histogram, delivery_curves
+from sim.report import redraw
 from sim.record import Trip
 from sim.runner import RunResult
 from sim.schema import Scenario
@@ -105,8 +105,7 @@ def write_results(result: RunResult, out_dir: Path) -> Path:
         if result.record is not None and result.record.trips is not None:
             trips, columns = trip_rows(result.scenario, result.record.trips)
             write_csv(tmp / "trips.csv", trips, columns)
-        delivery_curves(summary, rows, tmp / "delivery_curves.png")
-        closure_histogram(summary, result.aggregate.closure, tmp / "closure.png")
+        redraw(tmp)  # every picture (PNG + SVG) and report.html, drawn from the files just written
     return Path(out_dir)
 
 

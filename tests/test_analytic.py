@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.report import FIGURES
+
 import sim
 from sim.cli import main
 from sim.loader import load_scenario
@@ -685,8 +687,8 @@ DELIVERY_COLUMNS = ["class", "unit", "day", "date", "target", "cumulative_mean",
                     "cumulative_p90"]
 TRIP_COLUMNS = ["carrier_id", "carrier_type", "fleet", "mode", "leg", "from", "to", "load_start_h", "departure_h",
                 "departure_time", "arrival_h", "arrival_time", "unload_end_h", "tonnes"]
-OUTPUT_FILES = {"summary.json", "deliveries.csv", "trips.csv", "replications.csv", "delivery_curves.png", "closure.png",
-                "delivery_curves.svg", "closure.svg", "utilization_daily.csv", "scenario_resolved.json"}
+OUTPUT_FILES = {"summary.json", "deliveries.csv", "trips.csv", "replications.csv", "utilization_daily.csv",
+                "scenario_resolved.json", "report.html", *(n for f in FIGURES for n in (f, f.replace(".png", ".svg")))}
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:

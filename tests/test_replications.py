@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sim.report import FIGURES
+
 import sim.runner as runner
 from sim.loader import validate_raw
 from sim.output import write_results
@@ -81,8 +83,8 @@ def test_same_seed_same_bytes_whatever_the_jobs(tmp_path: Path) -> None:
     scenario = validate_raw(voyage_scenario())
     one = _write(run(scenario, replications=40, seed=5, jobs=1), tmp_path / "a")
     two = _write(run(scenario, replications=40, seed=5, jobs=2), tmp_path / "b")
-    assert set(one) == {"summary.json", "deliveries.csv", "replications.csv", "trips.csv", "delivery_curves.png", "closure.png",
-                "delivery_curves.svg", "closure.svg", "utilization_daily.csv", "scenario_resolved.json"}
+    assert set(one) == {"summary.json", "deliveries.csv", "replications.csv", "trips.csv", "utilization_daily.csv",
+                        "scenario_resolved.json", "report.html", *(n for f in FIGURES for n in (f, f.replace(".png", ".svg")))}
     assert one == two
     other = _write(run(scenario, replications=40, seed=6, jobs=1), tmp_path / "c")
     assert other["replications.csv"] != one["replications.csv"]
