@@ -80,14 +80,32 @@ def scaled_scenario(factor: int, folder: Path) -> Path:
     return path
 
 
+def model_seconds(path: Path, repeats: int = 7) -> tuple[float, int]:
+    """Median in-process seconds of one deterministic simulation (no files, no plots), and its movements."""
+    import numpy as np
+
+    from sim import load_scenario, simulate
+
+    scenario = load_scenario(path).planned()
+    times, moves = [], 0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        record = simulate(scenario, np.random.default_rng(0))
+        times.append(time.perf_counter() - start)
+        moves = sum(record.movements.values())
+    return sorted(times)[len(times) // 2], moves
+
+
 def bench_scale(out: Path) -> None:
-    print("| case | wall time (s) | peak memory (MB) |\n| --- | ---: | ---: |")
+    print("| case | loaded movements | model only, median (s) | whole `sim run --deterministic` (s) | peak memory (MB) |\n"
+          "| --- | ---: | ---: | ---: | ---: |")
     base = None
     for factor in (1, 3, 10):
         path = BASELINE if factor == 1 else scaled_scenario(factor, out)
+        model, moves = model_seconds(path)
         wall, peak = measure(["run", str(path), "--deterministic", "--out", str(out / f"x{factor}"), "--quiet", "--jobs", "1"])
-        base = base or wall
-        print(f"| quantities x{factor} | {wall:.2f} ({wall / base:.2f}x) | {peak:.0f} |", flush=True)
+        base = base or model
+        print(f"| quantities x{factor} | {moves:,} | {model:.3f} ({model / base:.2f}x) | {wall:.2f} | {peak:.0f} |", flush=True)
 
 
 def bench_mc(out: Path) -> None:
