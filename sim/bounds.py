@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
@@ -32,7 +32,7 @@ from scipy.sparse import coo_matrix
 
 from sim.distributions import Exponential, Fixed, LogNormal, Normal, Triangular, Uniform
 from sim.measure import MET_TOLERANCE
-from sim.network import ANY_ROUTE, Network, release_schedule, travel_time_h
+from sim.network import Network, release_schedule, travel_time_h
 from sim.packing import EPS, floor_share
 from sim.schema import Mode, Scenario
 
@@ -43,7 +43,6 @@ PERIOD_CHOICES_H = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0)
 MAX_PERIODS = 400  # the automatic period is the finest of PERIOD_CHOICES_H that keeps the horizon within this
 UNBOUNDED_RELEASE_FACTOR = 1e12  # a per-day release factor without an upper limit: everything at the first release
 ROUNDING = 1e-9  # relative guard when a time is cut into whole periods (always towards the optimistic side)
-IPM_ABOVE_COLUMNS = 12_000  # HiGHS: dual simplex is faster on the small per-class LPs, interior point on the joint one
 CLOSED_TOLERANCE = 2 * MET_TOLERANCE  # a class counts as closable when the LP delivers all but this share
 
 Basis = Literal["auto", "planned", "best_case"]
@@ -155,6 +154,11 @@ def open_hours_by_period(closed: list[tuple[float, float]], period_h: float, per
             if a < s and b >= e:
                 dead[p] = True
     return np.maximum(open_h, 0.0), dead
+
+
+def _coarser(period_h: float) -> float:
+    """The period of PERIOD_CHOICES_H at least twice as long (a day at most)."""
+    return next((p for p in PERIOD_CHOICES_H if p >= 2 * period_h), PERIOD_CHOICES_H[-1])
 
 
 def overlap_after(start_h: float, period_h: float, periods: int) -> np.ndarray:
@@ -300,15 +304,15 @@ class Facts:
         for pair in self.pairs:
             a, b = s.nodes[pair.origin], s.nodes[pair.dest]
             if not pair.service and pair.mode is Mode.air:
-                if a.parking_spots is not None:
+                if a.parking_spots:  # 0: no facility, as in the simulation (allowed only where nothing lands)
                     uses[(pair.origin, "parking_spots")].append(Use(pair, "take", pair.load_fixed_h, 0.0, False))
-                if b.parking_spots is not None:
+                if b.parking_spots:
                     uses[(pair.dest, "parking_spots")].append(Use(pair, "put", pair.unload_fixed_h, 0.0, False))
             if not pair.service and pair.mode is Mode.sea:
-                if a.berths is not None:
+                if a.berths:
                     after = pair.load_fixed_h == 0 and not pair.hold  # port-rate loading after one take
                     uses[(pair.origin, "berths")].append(Use(pair, "take", pair.load_fixed_h, pair.load_per_t_h, after))
-                if b.berths is not None:
+                if b.berths:
                     uses[(pair.dest, "berths")].append(Use(pair, "put", pair.unload_fixed_h, pair.unload_per_t_h, False))
             if pair.mode in LAND_MODES:
                 fh = self.inputs.handling_factor[pair.mode]
@@ -423,7 +427,8 @@ class Facts:
 class _LP:
     """A sparse LP assembled column block by column block; rows lo <= a.x <= hi."""
 
-    def __init__(self) -> None:
+    def __init__(self, joint: bool = False) -> None:
+        self.joint = joint  # several classes: a different solver suits it
         self.n = 0
         self.lo: list[np.ndarray] = []
         self.hi: list[np.ndarray] = []
@@ -457,52 +462,86 @@ class _LP:
         bounds = np.column_stack([np.concatenate(self.lo), np.concatenate(self.hi)])
         bounds = np.where(np.isinf(bounds), None, bounds)
         res = linprog(cost, A_ub=a_ub, b_ub=np.array(ub_b) if nu else None, A_eq=a_eq, b_eq=np.array(eq_b) if ne else None,
-                      bounds=bounds, method="highs-ipm" if self.n > IPM_ABOVE_COLUMNS else "highs-ds")
+                      bounds=bounds, method="highs-ipm" if self.joint else "highs-ds")
         if res.status != 0:
             raise RuntimeError(f"fluid bound LP: {res.message}")
         return float(res.fun), np.asarray(res.x)
 
 
 class _FluidModel:
-    """The fluid LP of one scenario for a set of classes, over periods 0..P-1 of `period_h` hours.
+    """The fluid LP of one scenario for a set of classes, over periods p = 0..P-1 of `period_h` hours.
 
-    Variables (tonnes, unless stated; per period p):
-      t[pair, c, p]  tonnes of commodity c (class, routing tag) taken aboard at the pair's origin
-      y[pair, c, p]  tonnes put down at its destination (delivered, at a hand-over node of the class)
-      z[pair, c, p]  tonnes in transit: z[p] = z[p-1] + t[p - d] - y[p], d = take_to_put_h cut to whole periods
-      s[node, c, p]  stock waiting at a node: s[p] = s[p-1] + released + put down there - taken from there
-      L[pair, p]     loads (fractional): put down in p for shuttles, departing in p for scheduled services;
-                     L >= tonnes / payload, >= floor share of the tonnes, >= tonnes / (whole units per load x unit weight)
-      token buckets and running sums below.
-    Constraints (each holds for every real run, mapped as: t = takes, y = put-downs, L = whole loads):
-      fleets, cycling shuttles: carrier-hours used by loads put down in any window of periods
-        <= carriers x hours of the window after availability + one round trip per carrier (a bucket
-        of that size, holding one return leg at the start: each carrier's first put-down comes one
-        load + voyage + unload after it is available); a round trip costs load + 2 x travel + unload
-        hours, port-rate berth time counted per tonne. Aircraft with a daily flying-hour budget H:
-        2 x flight hours per load <= H/24 per hour + max(H, flight) + 2 x flight per aircraft (the
-        budget banks at most H, a flight longer than H may start on a full budget).
-        First voyages with port-rate berth time: tonnes x berth hours per tonne <= carriers x
-        (t - available - fixed voyage time), until a second put-down is possible.
-        No put-down before available + load + voyage + unload.
-      single-voyage fleets: loads <= carriers.  Scheduled services: loads departing in p <= departures in p.
-      node resources (parking spots, berths: shuttles only; land handling: rail and road):
-        unloading work (put-downs, indexed by put-down) and loading work done in each window
-        <= units x open hours of the window + one unloading per unit (a bucket); loading work done
-        by period p must cover the loads put down at the far end by p + (voyage + unload) periods;
-        loading work that follows the cargo's arrival (land handling, port-rate loading without a
-        hold) is no more than the tonnes taken so far need.
-      closures: zero open hours; shuttles take nothing in a period wholly closed at the origin,
-        and nothing is put down in a period wholly closed at the destination.
-    Objective: tonnes (or units of one class) put down at hand-over nodes in periods up to the
-    deadline's. Every time is rounded towards the optimistic side, with best-case inputs
-    (`Inputs`), so no run of the simulation can beat the optimum.
+    A *pair* is one fleet on one of its legs (A -> B); a *commodity* is a class with its routing
+    tag. All flows are in tonnes.
+
+    Variables, per period p:
+      y[pair, c, p]  tonnes put down at B (delivered, if B is a hand-over node of the class)
+      t[pair, c, p]  tonnes taken aboard at A. Kept as its own variable only for scheduled
+                     services and for pairs whose loading work must follow the take (below), with
+                     z[pair, c, p] in transit: z[p] = z[p-1] + t[p-d] - y[p]. For other shuttles
+                     the take is counted at y's period minus d ("virtual take": never earlier than
+                     the real one, so stocks stay valid). d = least take-to-put-down time
+                     (load if no hold + travel + unload, best case) cut to whole periods.
+      s[node, c, p]  stock at a node: s[p] = s[p-1] + released + put down there - taken there >= 0
+      L[pair, p]     loads put down in p (shuttles) or departing in p (services), fractional:
+                     L >= tonnes / payload, >= sum of floor shares, >= tonnes of a class /
+                     (whole units a load x unit weight) where whole units bind before weight or floor
+      bucket levels, work and running sums for the constraints below.
+    Constraints:
+      cycling shuttle fleets (n carriers available from a): a token bucket in carrier-hours:
+        in every window of periods, the cycles of the loads put down (load + travel out + unload +
+        travel back, port-rate berth time per tonne) <= n x hours of the window after a +
+        n x (longest cycle less its return + longest return); from the start, <= n x (hours
+        after a + longest return).  Aircraft with a daily flying-hour budget H: a second bucket,
+        2 x flight hours a load <= n x H/24 per hour after a + n x (max(H, flight) + 2 x flight)
+        (from the start: + n x (max(H, flight) + flight)).  With port-rate berth time, first
+        voyages: berth hours per tonne x tonnes put down by the end of p <= n x (end of p - a -
+        load, voyage and unload times), until a second put-down is possible.  Nothing is put down
+        before a + load + travel + unload.
+      single-voyage fleets: loads <= n in all.  Scheduled services: loads departing in p <=
+        departures in p (with a random activation delay: the most one period can hold, and the
+        planned timetable cumulatively).
+      node resources (parking spots, berths: shuttles only; land handling: rail and road), with
+        m units and m x open hours of supply a period: unloading work of loads put down (indexed
+        by put-down) plus loading work done, in every window <= supply + m x the longest
+        unloading (a bucket); loading work done in a period <= its supply; loading work done by
+        the end of p >= the work of loads put down at the far end by p + (travel + unload), cut
+        to periods; where all of a load's loading work follows its last take (land handling;
+        port-rate berths without a hold) that work done by p <= what the tonnes taken by p need.
+      closures: no supply while closed; shuttles take nothing in a period wholly inside a
+        closure at A, nothing is put down in a period wholly inside a closure at B.
+    Objective: tonnes put down at hand-over nodes in periods 0..last (or an area under that curve).
+
+    Why no run of the simulation can beat it: map the run to the LP with y = its put-downs, t =
+    its takes, L = its whole loads. Every constraint is then satisfied:
+      * times: each movement, load and unload takes at least its planned time x the smallest
+        factor its distribution can draw, and whole periods are cut downwards;
+      * a carrier's consecutive put-downs are at least one cycle apart (its return, next load,
+        outbound leg and unload), and its first one at least load + voyage + unload after it
+        is available; so the cycles of the loads it puts down in a window exceed the window by at
+        most one cycle (the bucket's bank), and by at most one return leg from the start;
+      * the flying-hour budget accrues H/24 an hour, holds at most H, and a flight starts only
+        on min(flight, H) of it: the flights begun in a window total at most its accrual +
+        max(H, flight); all but the first outbound and last return flight of the loads put down
+        in the window begin in it;
+      * on each unit of a spot, berth or handling line, occupancies do not overlap, and an
+        occupancy holds its whole work (ground time, berth time, handling slot) in open hours;
+        of the unloadings put down in a window only the first on each unit can have worked
+        before it; loading ends before departure, so before the far end's put-down less the
+        voyage and unload; land handling and port-rate loading without a hold start after the
+        last take of the load;
+      * a shuttle takes cargo and starts work only while its node is open, and work ends at an
+        open time or exactly at a closure's start (not a dead period);
+      * best-case inputs (`Inputs`): every random draw is no better than the one assumed.
+    A LP solution is fractional where runs move whole loads, so the bound is optimistic by the
+    lumpiness of loads, by the cut periods, and by cargo split between carriers that no
+    dispatcher could split.
     """
 
     def __init__(self, facts: Facts, classes: tuple[str, ...], last: int | None = None):
         self.facts = facts
         self.classes = classes
-        self.lp = _LP()
+        self.lp = _LP(joint=len(classes) > 1)
         P = self.P = facts.periods if last is None else last + 1
         f, s, lp = facts, facts.scenario, self.lp
         comms = [c for c in f.commodities if c[0] in classes]
@@ -531,6 +570,7 @@ class _FluidModel:
             first = pair.first_put_h
             ends = (np.arange(P) + 1) * f.period_h
             y_hi[ends <= first * (1 - ROUNDING) - 1e-9] = 0.0
+            y_hi[:d] = 0.0  # nothing is put down sooner than the least transit after period 0 (no take before it)
             virtual = not pair.service and pair.index not in f.after_take_pairs
             for c in members:
                 yi = lp.block(P, 0.0, y_hi)
@@ -582,7 +622,8 @@ class _FluidModel:
             nodes |= {n for (cls, tag, n) in f.releases if (cls, tag) == c}
             for node in sorted(nodes):
                 outs = [self.t[(pair.index, c)] for pair in f.pairs if pair.origin == node and (pair.index, c) in self.t]
-                ins = [self.y[(pair.index, c)] for pair in f.pairs if pair.dest == node and (pair.index, c) in self.y]
+                ins = [self.y[(pair.index, c)] for pair in f.pairs
+                       if pair.dest == node and (pair.index, c) in self.y and node not in hand_over]  # else delivered
                 released = f.releases.get((c[0], c[1], node), np.zeros(P))[:P]
                 si = lp.block(P)
                 for p in range(P):  # s[p] - s[p-1] + taken - put down = released
@@ -639,8 +680,11 @@ class _FluidModel:
                 lp.row(cols, [1.0] * len(cols), hi=float(n))
             else:
                 supply = n * overlap_after(p0.available_h, ph, P)
-                k_cap = n * max(q.cycle_fixed_h + q.cycle_per_t_h * q.payload_t for q in pairs)
-                k0 = n * max(q.travel_h for q in pairs)
+                # between put-downs: back over the last leg, then load, out and unload on the next,
+                # so a window holds its loads' cycles less one, give or take the longest return leg
+                longest = max(q.travel_h for q in pairs)
+                k_cap = n * (max(q.cycle_fixed_h - q.travel_h + q.cycle_per_t_h * q.payload_t for q in pairs) + longest)
+                k0 = n * longest
                 self._bucket(supply, k_cap, k0, lambda p: self._cycle_use(pairs, p))
                 hours = p0.flying_hours
                 if hours is not None:
@@ -652,7 +696,8 @@ class _FluidModel:
                 # first voyages: a carrier's first load of w tonnes is put down no earlier than
                 # available + fixed voyage time + w x berth hours per tonne
                 fixed = min(q.load_fixed_h + q.travel_h + q.unload_fixed_h for q in pairs)
-                until = INF if not p0.cycling else p0.available_h + fixed + min(q.cycle_fixed_h for q in pairs)
+                # no second put-down before: first one, back, then a whole load-out-unload
+                until = INF if not p0.cycling else p0.available_h + 2 * fixed + min(q.travel_h for q in pairs)
                 run = lp.block(P)
                 for p in range(P):
                     cols, vals = [int(run[p])], [1.0]
@@ -811,7 +856,8 @@ class FluidBound:
 
     `max_by_deadline[c]` (units of the class) maximizes that class alone, every other class
     free to be left behind: each figure is a valid bound on its own. `max_tonnes_by_deadline`
-    maximizes all classes together (no plan delivers more tonnes in all). `earliest_closure_day[c]`
+    maximizes all classes together (no plan delivers more tonnes in all), solved at twice the
+    period to keep it fast, and never above the sum of the per-class bounds. `earliest_closure_day[c]`
     is a lower bound on the day the class's last unit can be handed over (inf: not within the
     horizon), found by bisection on whole periods: the start of the first period by whose end
     the LP can deliver all of it. `earliest_closure_all_day` is the same for every class at once.
@@ -833,11 +879,16 @@ def fluid_bound(scenario: Scenario, basis: Basis = "auto", period_h: float | Non
     """Solve the fluid LP bound of a scenario (see `_FluidModel`); `closure=False` skips the closure bisections.
 
     Each LP is built only up to the period it asks about (flows after it cannot help).
-    Closure: the LP of one class up to the deadline says whether it can close by then; a
-    bisection on the last period then finds the first period by whose end it can (inf if not
-    even by the horizon). The closure of all classes together is bounded below by the
-    latest of the per-class bounds (a joint bisection would be tighter but costs many
-    solves of the largest model).
+    Closure of a class (alone), a lower bound: the first period p by whose end the LP can
+    deliver all of it; the bound is the start of that period (a run that closes at time t
+    closes in period floor(t / period), and its flows up to then are feasible for the LP cut
+    there). Found by search on p: a first LP maximizes the area under the delivery curve (a
+    feasible plan, so the period in which it completes is an upper end for p); one more LP
+    checks the period before (usually the area plan is the earliest, and that settles it),
+    otherwise a bisection of max-delivered LPs. Up to the deadline first, then to the horizon
+    (inf if even the horizon's LP cannot deliver it all). The closure of all classes together
+    is bounded below by the latest of the per-class bounds (on the shipped scenarios a joint
+    search gives the same day, at the cost of several solves of the largest model).
     """
     started = time.perf_counter()
     inputs = Inputs.of(scenario, basis)
@@ -847,45 +898,449 @@ def fluid_bound(scenario: Scenario, basis: Basis = "auto", period_h: float | Non
     last_d = facts.deadline_period
     solves = 0
 
-    def most(cls: tuple[str, ...], last: int) -> float:
+    def most(model: _FluidModel, last: int) -> float:
         nonlocal solves
         solves += 1
-        return _FluidModel(facts, cls, last).max_delivered(last, {c: 1.0 for c in cls})
+        return model.max_delivered(last, {c: 1.0 for c in model.classes})
 
-    total_model = _FluidModel(facts, classes, last_d)
-    total = total_model.max_delivered(last_d, {c: 1.0 for c in classes})
-    solves += 1
+    def curve(model: _FluidModel) -> np.ndarray:
+        nonlocal solves
+        solves += 1
+        return model.earliest_curve()
+
+    # all classes together: at twice the period (coarser periods only loosen the bound), as the
+    # joint LP is the largest; never above the sum of the per-class bounds either
+    coarse = facts if len(classes) == 1 else Facts(scenario, inputs, _coarser(facts.period_h))
+    total_model = _FluidModel(coarse, classes, coarse.deadline_period)
+    total = most(total_model, coarse.deadline_period)
     by_deadline, closure_day = {}, {}
     for c in classes:
         quantity = scenario.requirements[c].quantity
         need = quantity * weight[c] * (1 - CLOSED_TOLERANCE)
-        solves += 1
-        curve = _FluidModel(facts, (c,), last_d).earliest_curve()
-        if curve[-1] >= need:
-            by_deadline[c] = quantity  # all of it: nothing more to release
+        model = _FluidModel(facts, (c,), last_d)
+        delivered = curve(model)
+        if delivered[-1] >= need:
+            by_deadline[c] = quantity  # all of it: nothing more is released
             lo, hi = -1, last_d
         else:
-            by_deadline[c] = most((c,), last_d) / weight[c]
+            by_deadline[c] = most(model, last_d) / weight[c]
             lo, hi = last_d, facts.periods - 1
             if closure:
-                if most((c,), hi) < need:
+                model = _FluidModel(facts, (c,), hi)
+                delivered = curve(model)
+                if delivered[-1] < need and most(model, hi) < need:
                     closure_day[c] = INF
                     continue
-                solves += 1
-                curve = _FluidModel(facts, (c,), hi).earliest_curve()
         if not closure:
             closure_day[c] = math.nan
             continue
-        hi = min(hi, int(np.argmax(curve >= need)) if curve[-1] >= need else hi)
-        if hi - 1 > lo and most((c,), hi - 1) < need:  # usually the area-maximizing plan is the earliest
+        # the same model serves every earlier period: constraints after it cannot restrict flows before it
+        if delivered[-1] >= need:
+            hi = min(hi, int(np.argmax(delivered >= need)))
+        if hi - 1 > lo and most(model, hi - 1) < need:  # usually the area-maximizing plan is the earliest
             lo = hi - 1
         while hi - lo > 1:
             mid = (hi + lo) // 2
-            if most((c,), mid) >= need:
+            if most(model, mid) >= need:
                 hi = mid
             else:
                 lo = mid
         closure_day[c] = hi * facts.period_h / 24.0
     all_day = max(closure_day.values()) if closure else math.nan
+    total = min(total, sum(by_deadline[c] * weight[c] for c in classes))
     return FluidBound(inputs.basis, facts.period_h, by_deadline, total, closure_day, all_day,
                       time.perf_counter() - started, solves, (total_model.lp.n, len(total_model.lp.rows)))
+
+
+# --- planning factors --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Planning-factor capacity of one resource in tonnes per day, with the tonnage it is planned to carry.
+
+    `tonnes_per_day` is the planning figure (AFPAM formula 9.0 with its 0.85 at airfields);
+    `tonnes_per_day_without_0_85` is the same without the queueing efficiency (equal to it
+    for other resources). A single-voyage fleet gives `tonnes_total`, available from
+    `ready_day`, and as `tonnes_per_day` that total spread over the days to the deadline (0 if
+    it cannot arrive by then). `demand_t` is the tonnage planned through it (see
+    `planning_factors`), `days_needed` = demand / capacity, and `load` = days needed / open
+    days between `ready_day` (when cargo can first reach it) and the deadline: above 1 it
+    cannot carry its share in time at planning rates.
+    """
+
+    resource: str
+    kind: str  # fleet | service | fleets | parking_spots | berths | handling
+    where: str
+    tonnes_per_day: float
+    tonnes_per_day_without_0_85: float
+    formula: str
+    tonnes_total: float | None = None
+    ready_day: float = 0.0
+    demand_t: float = 0.0
+    days_needed: float = 0.0
+    load: float = 0.0
+
+
+@dataclass(frozen=True)
+class RouteCapacity:
+    """A route's planning-factor capacity: the smallest of its resources, which is named."""
+
+    route: str
+    tonnes_per_day: float
+    binding: str
+
+
+@dataclass(frozen=True)
+class PlanningFactors:
+    """Planning-factor capacities per resource and per route, and the resource that binds."""
+
+    resources: tuple[Capacity, ...]  # ascending tonnes per day
+    routes: tuple[RouteCapacity, ...]
+    binding: str | None
+    explanation: str
+    closure_estimate_day: dict[str, float]
+
+
+class _Planner:
+    """Planned-value facts for the planning factors (no uncertainty: these are estimates, not bounds)."""
+
+    def __init__(self, scenario: Scenario):
+        self.s = scenario
+        self.facts = Facts(scenario.planned(), Inputs.of(scenario.planned(), "planned"), 24.0)
+        self.tonnage = {c: r.quantity * scenario.cargo[c].unit_weight_t for c, r in scenario.requirements.items()}
+
+    def full_load_t(self, cls: str, carrier_id: str) -> float | None:
+        """Tonnes of a full load of one class alone on a carrier type (None if it cannot board)."""
+        pk = self.facts.packing(cls, carrier_id)
+        if pk is None:
+            return None
+        per_t, payload, cap = pk
+        return min(payload, 1.0 / per_t if per_t > 0 else INF, cap if cap is not None else INF)
+
+    def classes_on(self, leg_id: str) -> list[str]:
+        return [c for c, req in self.s.requirements.items() if any(leg_id in self.s.routes[r].legs for r in req.routes)]
+
+    def load_t(self, pair: Pair) -> float:
+        """Average planning payload of a fleet on a leg: full single-class loads, weighted by each class's tonnage."""
+        loads = [(self.tonnage[c], self.full_load_t(c, pair.carrier)) for c in self.classes_on(pair.leg)]
+        loads = [(w, t) for w, t in loads if t is not None]
+        if not loads:
+            return pair.payload_t
+        return sum(w * t for w, t in loads) / sum(w for w, _ in loads)
+
+    def pair_rate(self, pair: Pair) -> tuple[float, str]:
+        """Tonnes per day of one fleet on one leg (cycling shuttles and services), and the formula."""
+        load = self.load_t(pair)
+        if pair.service:
+            per_day = float(self.s.fleets[pair.fleet].departures_per_day)  # type: ignore[arg-type]
+            return per_day * load, f"{per_day:g} departures/day x {load:,.1f} t"
+        cycle = pair.cycle_fixed_h + pair.cycle_per_t_h * load
+        per_day = 24.0 / cycle
+        text = f"{pair.count} x 24 h / {cycle:.2f} h cycle x {load:,.1f} t"
+        if pair.flying_hours is not None and pair.flying_hours / (2 * pair.travel_h) < per_day:
+            per_day = pair.flying_hours / (2 * pair.travel_h)
+            text = f"{pair.count} x {pair.flying_hours:g} flying h/day / (2 x {pair.travel_h:.2f} h) x {load:,.1f} t"
+        return pair.count * per_day * load, text
+
+
+def planning_factors(scenario: Scenario) -> PlanningFactors:
+    """AFPAM-style capacities per resource and route, at planned values, and the binding resource.
+
+    Fleets: carriers x 24 h / cycle x payload, where the cycle is load + travel out + unload +
+    travel back (port-rate berth time for the planning payload), or carriers x daily flying
+    hours / (2 x flight hours) x payload when that is smaller; single-voyage fleets: carriers x
+    payload once; scheduled services: departures a day x payload. The payload of a fleet is
+    its average planning load: each class's full single-class load (weight, floor or whole
+    units) weighted by the class's tonnage. Airfields (AFPAM 10-1403 formula 9.0): spots x
+    operating hours x mean payload / mean ground time x 0.85, the aircraft types that load or
+    unload there combined by their share of sorties at their fleet-limited rates (mean payload
+    and mean ground time both sortie-weighted, ground time being the type's load time where it
+    loads and unload time where it unloads). Berths: the same without 0.85, a vessel's berth
+    time being its own time or tonnes / port rate. Land handling: throughput x operating
+    hours / 24. Several fleets on one leg add up (a fleet serving several legs counts fully on
+    each). Per route the smallest capacity along it binds.
+
+    Tonnage through each resource (`demand_t`): each release's tonnes are split between the
+    routes open from its node in proportion to the routes' capacities (or by route_shares).
+    Days needed for it: tonnage / capacity; for a fleet, as sealift is planned (sailings x
+    capacity), the first wave's load + voyage + unload and then what the first wave cannot
+    take at the steady rate. The binding resource has the highest `load`: days needed / days
+    between when cargo (and the fleet) can first be there and the deadline, less closures.
+    Closure estimate per class: the latest, over resources its cargo uses, of the day the
+    resource could finish all the tonnage planned through it, plus the least transit after
+    it; or its last release plus the least transit of its routes, if later. An estimate at
+    planning rates, not a bound.
+    """
+    s = scenario
+    plan = _Planner(s)
+    f = plan.facts
+    deadline = s.deadline_days
+    rows: dict[str, Capacity] = {}
+    # fleet rows: (fixed days from taking cargo to the first put-down, days per tonne aboard, carriers, tonnes a carrier)
+    wave: dict[str, tuple[float, float, int, float]] = {}
+    pair_rates: dict[int, tuple[float, str]] = {}
+    arrival: dict[str, float] = {}  # single-voyage fleets: the day their loads are put down
+    for pair in f.pairs:
+        if pair.service or pair.cycling:
+            pair_rates[pair.index] = plan.pair_rate(pair)
+    for fid, fleet in s.fleets.items():  # fleets and services
+        pairs = [q for q in f.pairs if q.fleet == fid]
+        if not pairs:
+            continue
+        p0 = pairs[0]
+        start = p0.available_h / 24.0
+        loads = {q.index: plan.load_t(q) for q in pairs}
+        fixed_d = min(q.load_fixed_h + q.travel_h + q.unload_fixed_h for q in pairs) / 24.0
+        per_t_d = min(q.cycle_per_t_h for q in pairs) / 24.0
+        if p0.service:
+            rate, text = max((pair_rates[q.index] for q in pairs), key=lambda x: x[0])
+            name = f"{fid} service ({fleet.departures_per_day:g}/day x {fleet.carrier})"
+            rows[name] = Capacity(name, "service", fid, rate, rate, text, ready_day=start)
+            wave[name] = (fixed_d, per_t_d, 1, max(loads.values()))
+        elif p0.cycling:
+            rate, text = max((pair_rates[q.index] for q in pairs), key=lambda x: x[0])
+            name = f"{fid} fleet ({p0.count} x {fleet.carrier})"
+            rows[name] = Capacity(name, "fleet", fid, rate, rate, text, ready_day=start)
+            wave[name] = (fixed_d, per_t_d, p0.count, max(loads.values()))
+        else:
+            load = max(plan.load_t(q) for q in pairs)
+            arrive = min(q.first_put_h + q.cycle_per_t_h * load for q in pairs) / 24.0
+            total = p0.count * load
+            rate = total / deadline if arrive <= deadline else 0.0
+            name = f"{fid} fleet ({p0.count} x {fleet.carrier})"
+            rows[name] = Capacity(name, "fleet", fid, rate, rate, f"{p0.count} x {load:,.1f} t once, put down from day {arrive:.1f}",
+                                  tonnes_total=total, ready_day=start)
+            arrival[name] = arrive
+            for q in pairs:
+                pair_rates[q.index] = (rate, "")
+    leg_names: dict[str, list[str]] = defaultdict(list)  # leg -> its fleet resource and the node resources it uses
+    for leg_id in s.legs:
+        pairs = [q for q in f.pairs if q.leg == leg_id]
+        if len({q.fleet for q in pairs}) == 1:
+            leg_names[leg_id].append(next(r.resource for r in rows.values() if r.where == pairs[0].fleet))
+        elif pairs:
+            rate = sum(pair_rates[q.index][0] for q in pairs)
+            parts = " + ".join(f"{q.count} x {q.carrier}" if not q.service else q.fleet for q in pairs)
+            name = f"{leg_id} fleets ({parts})"
+            rows[name] = Capacity(name, "fleets", leg_id, rate, rate,
+                                  " + ".join(f"{q.fleet} {pair_rates[q.index][0]:,.0f}" for q in pairs) + " t/day",
+                                  ready_day=min(q.available_h for q in pairs) / 24.0)
+            members = [wave[r.resource] for r in rows.values() if r.where in {q.fleet for q in pairs} and r.resource in wave]
+            if members:
+                count = sum(m[2] for m in members)
+                wave[name] = (min(m[0] for m in members), min(m[1] for m in members), count, sum(m[2] * m[3] for m in members) / count)
+            leg_names[leg_id].append(name)
+    for res in f.resources:  # node resources
+        node = s.nodes[res.node]
+        hours = node.operating_hours_per_day
+        if res.kind == "handling":
+            rate = float(node.throughput_t_per_day) * hours / 24.0  # type: ignore[arg-type]
+            rows[res.name] = Capacity(res.name, "handling", res.node, rate, rate,
+                                      f"{node.throughput_t_per_day:,.0f} t/day x {hours:g}/24 h open")
+        else:
+            sorties = unit_h = tonnes = 0.0
+            for u in res.uses:
+                load = plan.load_t(u.pair)
+                n = pair_rates.get(u.pair.index, (0.0, ""))[0] / load  # sorties a day at the fleet's own rate
+                sorties += n
+                unit_h += n * (u.fixed_h + u.per_t_h * load)
+                tonnes += n * load
+            if unit_h <= 0:
+                continue
+            mean_load, mean_h = tonnes / sorties, unit_h / sorties
+            ideal = res.units * hours * mean_load / mean_h
+            if res.kind == "parking_spots":
+                rows[res.name] = Capacity(res.name, res.kind, res.node, ideal * AFPAM_QUEUEING_EFFICIENCY, ideal,
+                                          f"AFPAM 9.0: {res.units} spots x {mean_load:,.1f} t x {hours:g} h / {mean_h:.2f} h ground time x 0.85")
+            else:
+                rows[res.name] = Capacity(res.name, res.kind, res.node, ideal, ideal,
+                                          f"{res.units} berths x {mean_load:,.0f} t x {hours:g} h / {mean_h:.2f} h a vessel")
+        for u in res.uses:
+            if res.name in rows and res.name not in leg_names[u.pair.leg]:
+                leg_names[u.pair.leg].append(res.name)
+    # routes: the smallest capacity along each; least transit after each leg
+    transit = {leg_id: min(((q.load_fixed_h + q.travel_h + q.unload_fixed_h) / 24.0 for q in f.pairs if q.leg == leg_id), default=INF)
+               for leg_id in s.legs}
+    routes, route_cap = [], {}
+    for rid, route in s.routes.items():
+        names = [n for leg_id in route.legs for n in leg_names[leg_id]]
+        missing = [leg_id for leg_id in route.legs if not any(q.leg == leg_id for q in f.pairs)]
+        if missing:
+            routes.append(RouteCapacity(rid, 0.0, f"no fleet on {missing[0]}"))
+        else:
+            worst = min(names, key=lambda n: (rows[n].tonnes_per_day, n))
+            routes.append(RouteCapacity(rid, rows[worst].tonnes_per_day, worst))
+        route_cap[rid] = routes[-1].tonnes_per_day
+    # tonnage planned through each resource, and when cargo can first reach it
+    reach = _first_reach(s, f)
+    demand: dict[str, float] = defaultdict(float)
+    ready: dict[str, float] = {}
+    uses_of: dict[str, list[tuple[str, float]]] = defaultdict(list)  # class -> (resource, least transit after it)
+    for rid, route in s.routes.items():
+        for i, leg_id in enumerate(route.legs):
+            leg = s.legs[leg_id]
+            for name in leg_names[leg_id]:
+                row = rows[name]
+                node_end = row.kind in ("parking_spots", "berths", "handling") and row.where == leg.to
+                t = reach.get((rid, i + 1 if node_end else i), INF)
+                ready[name] = min(ready.get(name, INF), t)
+    last_release: dict[str, float] = {}
+    for cls, req in s.requirements.items():
+        w = s.cargo[cls].unit_weight_t
+        for rel, qty in zip(req.release, req.release_quantities()):
+            open_routes = [r for r in req.routes if s.legs[s.routes[r].legs[0]].from_ == rel.node
+                           and (not req.route_shares or req.route_shares.get(r, 0) > 0)]
+            if not open_routes:
+                continue
+            if req.route_shares:
+                split = {r: req.route_shares[r] for r in open_routes}
+            else:
+                total_cap = sum(route_cap[r] for r in open_routes)
+                split = {r: route_cap[r] / total_cap if total_cap > 0 else 1.0 / len(open_routes) for r in open_routes}
+            end = rel.start_day + (math.ceil(qty / rel.per_day) - 1 if rel.per_day else 0.0)
+            least = min(sum(transit[x] for x in s.routes[r].legs) for r in open_routes)
+            last_release[cls] = max(last_release.get(cls, 0.0), end + least)
+            for r, share in split.items():
+                legs = s.routes[r].legs
+                for i, leg_id in enumerate(legs):
+                    after = sum(transit[x] for x in legs[i + 1:])
+                    for name in leg_names[leg_id]:
+                        demand[name] += qty * w * share
+                        if share > 0:
+                            node_end = rows[name].where == s.legs[leg_id].to and rows[name].kind in ("parking_spots", "berths", "handling")
+                            own = node_end or name in wave or rows[name].tonnes_total is not None
+                            uses_of[cls].append((name, after if own else after + transit[leg_id]))
+    out = []
+    for name, row in rows.items():
+        dem = demand.get(name, 0.0)
+        rd = max(row.ready_day, ready.get(name, row.ready_day)) if math.isfinite(ready.get(name, 0.0)) else row.ready_day
+        if row.tonnes_total is not None:
+            rd = max(rd, arrival[name])
+            days = 0.0 if dem <= 0 or dem <= row.tonnes_total else INF
+            load = (dem / row.tonnes_total if row.tonnes_total > 0 else INF) if rd <= deadline else (INF if dem > 0 else 0.0)
+        elif name in wave:  # a fleet: its pipeline, then what the first wave cannot take at the steady rate
+            fixed_d, per_t_d, count, each = wave[name]
+            more = max(0.0, dem - count * each)
+            pipe = fixed_d + per_t_d * min(each, dem / count)  # the first wave carries what it must, up to full loads
+            days = 0.0 if dem <= 0 else pipe + (more / row.tonnes_per_day if row.tonnes_per_day > 0 else (INF if more > 0 else 0.0))
+            load = days / (deadline - rd) if deadline > rd else (INF if dem > 0 else 0.0)
+        else:
+            days = dem / row.tonnes_per_day if row.tonnes_per_day > 0 else (INF if dem > 0 else 0.0)
+            avail = _open_days(s, row, rd, deadline)
+            load = days / avail if avail > 0 else (INF if dem > 0 else 0.0)
+        out.append(Capacity(row.resource, row.kind, row.where, row.tonnes_per_day, row.tonnes_per_day_without_0_85,
+                            row.formula, row.tonnes_total, rd, dem, days, load))
+    out.sort(key=lambda r: (r.tonnes_per_day, r.resource))
+    by_name = {r.resource: r for r in out}
+    loaded = [r for r in out if r.demand_t > 0]
+    binding = max(loaded, key=lambda r: (r.load, r.resource)) if loaded else None
+    explanation = _explain(binding, deadline) if binding else "No resource carries any planned tonnage."
+    estimate = {}
+    for cls in s.requirements:
+        worst = last_release.get(cls, 0.0)
+        for name, after in uses_of[cls]:
+            r = by_name[name]
+            finish = r.ready_day if r.tonnes_total is not None and r.demand_t <= r.tonnes_total else r.ready_day + r.days_needed
+            if r.tonnes_total is not None and r.demand_t > r.tonnes_total:
+                finish = INF
+            if r.tonnes_total is None:
+                finish += _closed_days(s, r, r.ready_day, finish)
+            worst = max(worst, finish + after)
+        estimate[cls] = worst
+    return PlanningFactors(tuple(out), tuple(routes), binding.resource if binding else None, explanation, estimate)
+
+
+def _first_reach(s: Scenario, f: Facts) -> dict[tuple[str, int], float]:
+    """(route, i) -> earliest day cargo can be at the i-th node of the route (planned release, fleet availability, least transit)."""
+    first_release: dict[str, float] = {}
+    for req in s.requirements.values():
+        for rel in req.release:
+            first_release[rel.node] = min(first_release.get(rel.node, INF), rel.start_day)
+    out = {}
+    for rid, route in s.routes.items():
+        t = first_release.get(s.legs[route.legs[0]].from_, INF)
+        out[(rid, 0)] = t
+        for i, leg_id in enumerate(route.legs):
+            pairs = [q for q in f.pairs if q.leg == leg_id]
+            t = min((max(t, q.available_h / 24.0) + (q.load_fixed_h + q.travel_h + q.unload_fixed_h) / 24.0 for q in pairs), default=INF)
+            out[(rid, i + 1)] = t
+    return out
+
+
+def _closed_days(s: Scenario, row: Capacity, start: float, end: float) -> float:
+    """Days of explicit closure of the resource's node between start and end."""
+    if row.kind not in ("parking_spots", "berths", "handling"):
+        return 0.0
+    return sum(max(0.0, min(end, c.end_day) - max(start, c.start_day)) for c in s.nodes[row.where].closures)
+
+
+def _open_days(s: Scenario, row: Capacity, start: float, end: float) -> float:
+    """Days between start and end, less explicit closures of the resource's node."""
+    return max(0.0, end - start - _closed_days(s, row, start, end))
+
+
+def _explain(r: Capacity, deadline: float) -> str:
+    """One sentence on why a resource binds."""
+    if r.tonnes_total is not None:
+        return (f"{r.resource} must carry {r.demand_t:,.0f} t and lifts {r.tonnes_total:,.0f} t in its one voyage"
+                f" (put down from day {r.ready_day:.1f}): the highest load relative to capacity of any resource.")
+    return (f"{r.resource} must carry {r.demand_t:,.0f} t at {r.tonnes_per_day:,.0f} t/day: {r.days_needed:.1f} days of work"
+            f" from day {r.ready_day:.1f}, {r.load:.0%} of its open time before the day-{deadline:g} deadline,"
+            f" the highest load relative to capacity of any resource.")
+
+
+# --- summary -------------------------------------------------------------------------------------
+
+
+def _num(x: float, digits: int = 3) -> float | None:
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def bounds_summary(scenario: Scenario, basis: Basis = "auto") -> dict[str, Any]:
+    """Both bounds as a JSON-ready dict (the `bounds` block of summary.json); the same bytes every time.
+
+    classes: per class the fluid LP's most deliverable by the deadline (units, class alone)
+    and earliest closure day (None: not within the horizon), and the planning-factor closure
+    estimate; planning_factor: resources ascending by tonnes per day; routes; binding and
+    explanation.
+    """
+    fb = fluid_bound(scenario, basis)
+    pf = planning_factors(scenario)
+    classes = {}
+    for c, req in scenario.requirements.items():
+        classes[c] = {
+            "unit": scenario.cargo[c].unit,
+            "target": req.quantity,
+            "max_by_deadline": _num(fb.max_by_deadline[c]),
+            "earliest_closure_day": _num(fb.earliest_closure_day[c]),
+            "planning_factor_closure_day": _num(pf.closure_estimate_day[c]),
+        }
+    return {
+        "fluid": {
+            "basis": fb.basis,
+            "period_h": fb.period_h,
+            "max_tonnes_by_deadline": _num(fb.max_tonnes_by_deadline),
+            "earliest_closure_all_day": _num(fb.earliest_closure_all_day),
+            "note": ("upper bound on delivered by the deadline and lower bound on closure: no plan can beat them"
+                     + (" (best case of every uncertain input)" if fb.basis == "best_case" else " (planned values)")),
+        },
+        "classes": classes,
+        "planning_factor": [
+            {
+                "resource": r.resource, "kind": r.kind, "where": r.where,
+                "tonnes_per_day": round(r.tonnes_per_day, 1),
+                "tonnes_per_day_without_0_85": round(r.tonnes_per_day_without_0_85, 1),
+                "tonnes_total": round(r.tonnes_total, 1) if r.tonnes_total is not None else None,
+                "formula": r.formula,
+                "demand_t": round(r.demand_t, 1),
+                "ready_day": round(r.ready_day, 2),
+                "days_needed": _num(r.days_needed, 2),
+                "load": _num(r.load, 3),
+            }
+            for r in pf.resources
+        ],
+        "routes": [{"route": r.route, "tonnes_per_day": round(r.tonnes_per_day, 1), "binding": r.binding} for r in pf.routes],
+        "binding": pf.binding,
+        "explanation": pf.explanation,
+    }

@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     run.add_argument("--force", action="store_true", help="run even a scenario estimated too large to finish")
 
+    run.add_argument("--no-bounds", action="store_true", help="skip the planning-factor and LP bounds")
+
+    bound = sub.add_parser("bound", help="planning-factor and linear-programming bounds of a scenario (no simulation)")
+    bound.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    bound.add_argument("--out", type=Path, help="write bounds.json into this folder")
+    bound.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("scenarios", type=Path, nargs="+", help="scenario files (TOML)")
 
@@ -132,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args, err)
         if args.command == "plot":
             return _plot(args)
+        if args.command == "bound":
+            return _bound(args)
         from sim import studies
 
         return {"compare": studies.compare_command, "size": studies.size_command, "sweep": studies.sweep_command}[args.command](args)
@@ -205,12 +214,40 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     with _progress(total, quiet=args.quiet) as tick:
         result = run(scenario, replications=replications, seed=args.seed, jobs=args.jobs,
                      only=args.replication, progress=tick, executor=args.executor, scheduler=args.scheduler)
+    if not args.no_bounds:
+        result.bounds = _bounds_or_note(scenario)
     written = write_results(result, out_dir)
     if not args.quiet:
         from sim.terminal import make_console
 
         show_summary(result.summary(), make_console(), str(written))
     return EXIT_OK
+
+
+def _bounds_or_note(scenario) -> dict:
+    """The scenario's bounds, or a note saying why they could not be computed (the run itself stands)."""
+    from sim.bounds import bounds_summary
+
+    try:
+        return bounds_summary(scenario)
+    except Exception as exc:  # a solver failure must not lose the simulated results
+        return {"error": f"bounds not computed: {type(exc).__name__}: {exc}"}
+
+
+def _bound(args: argparse.Namespace) -> int:
+    from sim.loader import load_scenario
+    from sim.output import atomic_folder, write_json
+    from sim.terminal import make_console, show_bounds
+
+    scenario = load_scenario(args.scenario)
+    bounds = _bounds_or_note(scenario)
+    if args.out is not None:
+        with atomic_folder(args.out) as tmp:
+            write_json(tmp / "bounds.json", {"scenario": scenario.name, **bounds})
+    if not args.quiet:
+        show_bounds({"classes": {c: {"name": scenario.cargo[c].name or c} for c in scenario.requirements}, "bounds": bounds},
+                    make_console())
+    return EXIT_OK if "error" not in bounds else EXIT_INTERNAL
 
 
 def _plot(args: argparse.Namespace) -> int:

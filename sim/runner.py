@@ -158,11 +158,14 @@ class RunResult:
     representative: int | None
     record: RunRecord | None
     only: int | None = None  # the one replication run (--replication K), or None for replications 0..N-1
+    bounds: dict[str, Any] | None = None  # sim.bounds.bounds_summary of the scenario, when computed
 
     def summary(self) -> dict[str, Any]:
         """The contents of summary.json: aggregate figures plus what is needed to reproduce them."""
         doc = self.aggregate.summary()
         doc["representative_replication"] = self.representative
+        if self.bounds is not None:
+            doc["bounds"] = self.bounds
         doc["reproduce"] = {
             "tool": "surge-sim",
             "version": __version__,

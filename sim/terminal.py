@@ -65,13 +65,45 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
         busy.add_row(escape(row["resource"]), f"{row['utilization']:.0%}", _num(row["queue_h"]))
     console.print(busy)
     if summary["bottleneck"]:
-        console.print(f"Bottleneck: [bold]{escape(summary['bottleneck'])}[/bold]")
+        console.print(f"Bottleneck (highest mean utilization): [bold]{escape(summary['bottleneck'])}[/bold]")
+    if "bounds" in summary:
+        show_bounds(summary, console)
     if summary["failed_replications"]:
         console.print(f"[red]{len(summary['failed_replications'])} replication(s) failed[/red]; rerun one with --replication K:")
         for f in summary["failed_replications"][:10]:
             console.print(f"  replication {f['index']}: {escape(f['error'])}")
     if out_dir:
         console.print(f"Results written to {escape(out_dir)}")
+
+
+def show_bounds(summary: dict[str, Any], console: Console) -> None:
+    """Bounds beside the simulated figures: no plan can deliver more by the deadline, or close earlier."""
+    bounds = summary["bounds"]
+    if "error" in bounds:
+        console.print(f"[yellow]{escape(bounds['error'])}[/yellow]")
+        return
+    simulated = "delivered" in next(iter(summary["classes"].values()), {}) or "closure_day" in next(iter(summary["classes"].values()), {})
+    table = Table(title="Bounds (no real plan can beat them)", title_justify="left")
+    table.add_column("class")
+    if simulated:
+        table.add_column("simulated by deadline (P50)", justify="right")
+    table.add_column("LP max by deadline", justify="right")
+    if simulated:
+        table.add_column("simulated closure day (P50)", justify="right")
+    table.add_column("LP earliest closure day", justify="right")
+    table.add_column("planning-factor closure day", justify="right")
+    for cls, b in bounds["classes"].items():
+        info = summary["classes"].get(cls, {})
+        row = [escape(cls)]
+        if simulated:
+            row.append(_num(info["delivered_by_deadline"]["p50"]))
+        row.append(_num(b["max_by_deadline"]))
+        if simulated:
+            row.append(_num(info["closure_day"]["p50"], 1))
+        row += [_num(b["earliest_closure_day"], 1), _num(b.get("planning_factor_closure_day"), 1)]
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"Planning factors: [bold]{escape(bounds['binding'])}[/bold] binds. {escape(bounds['explanation'])}", soft_wrap=True)
 
 
 def show_table(title: str, columns: list[str], rows: list[list[str]], console: Console) -> None:
