@@ -83,7 +83,7 @@ def show_bounds(summary: dict[str, Any], console: Console) -> None:
         console.print(f"[yellow]{escape(bounds['error'])}[/yellow]")
         return
     simulated = "delivered" in next(iter(summary["classes"].values()), {}) or "closure_day" in next(iter(summary["classes"].values()), {})
-    table = Table(title="Bounds (no real plan can beat them)", title_justify="left")
+    table = Table(title="Bounds: no real plan can beat the LP figures; the planning-factor closure is an estimate", title_justify="left")
     table.add_column("class")
     if simulated:
         table.add_column("simulated by deadline (P50)", justify="right")
@@ -91,7 +91,7 @@ def show_bounds(summary: dict[str, Any], console: Console) -> None:
     if simulated:
         table.add_column("simulated closure day (P50)", justify="right")
     table.add_column("LP earliest closure day", justify="right")
-    table.add_column("planning-factor closure day", justify="right")
+    table.add_column("planning-factor estimate, closure day", justify="right")
     for cls, b in bounds["classes"].items():
         info = summary["classes"].get(cls, {})
         row = [escape(cls)]
