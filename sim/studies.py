@@ -9,6 +9,7 @@ from typing import Any
 
 from sim.budget import check_size
 from sim.compare import Comparison, markdown_table
+from sim.compare_report import write_compare_report
 from sim.errors import UsageError
 from sim.loader import load_scenario
 from sim.output import atomic_folder, write_csv, write_json
@@ -61,6 +62,7 @@ def compare_command(args: argparse.Namespace) -> int:
         compare_delivery(names, summaries, [r.aggregate.delivery_rows() for r in comparison.results],
                          comparison.shared_classes(), tmp / "compare_delivery.png")
         compare_counts(names, summaries, tmp / "compare_counts.png")
+        write_compare_report(tmp)
     if not args.quiet:
         console = make_console()
         by_metric: dict[str, dict[str, dict[str, Any]]] = {}

@@ -254,3 +254,25 @@ def test_sim_plot_redraws_the_same_bytes_as_sim_run(results, tmp_path):
     assert main(["plot", str(folder), "--quiet"]) == 0
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
     assert main(["plot", str(tmp_path / "nothing")]) == 2
+
+
+def test_compare_report_renders_escaped_and_self_contained(browser, tmp_path):
+    from conftest import scenario_raw, write_toml
+    from sim.cli import main
+
+    small = {"requirements": {"stuff": {"quantity": 2000}}}
+    a = write_toml(tmp_path / "a.toml", scenario_raw(small, name="one", title="<script>alert(3)</script>", deadline_days=10))
+    b = write_toml(tmp_path / "b.toml", scenario_raw({**small, "fleets": {"planes": {"count": 2}}}, name="two", deadline_days=10))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(a), str(b), "--out", str(out), "--quiet"]) == 0
+    page = (out / "compare.html").read_text(encoding="utf-8")
+    parser = _Refs()
+    parser.feed(page)
+    assert all(v.startswith("data:image/png;base64,") for _, _, v in parser.refs) and len(parser.refs) == 2
+    assert "script" not in parser.tags and "&lt;script&gt;alert(3)&lt;/script&gt;" in page
+    log = _open(browser, out / "compare.html")
+    assert not [e for e in log if e.get("level") == "SEVERE"], log
+    assert browser.execute_script("return Array.from(document.images).every(i => i.naturalWidth > 0);")
+    text = browser.find_element("tag name", "body").text
+    assert "stuff: p_met" in text and "one" in text and "two" in text
+    screenshot(browser, tmp_path / "compare.png")

@@ -118,7 +118,8 @@ def test_compare_cli_writes_its_files(tmp_path: Path) -> None:
     assert main(["compare", str(a), str(b), "--out", str(out), "--quiet"]) == 0
     files = {p.name for p in out.iterdir()}
     assert {"compare.csv", "compare.md", "compare.json", "compare_delivery.png", "compare_counts.png"} <= files
-    assert {f for f in files if not f.endswith(".svg")} == {"compare.csv", "compare.md", "compare.json", "compare_delivery.png", "compare_counts.png"}
+    assert {f for f in files if not f.endswith(".svg")} == {"compare.csv", "compare.md", "compare.json", "compare_delivery.png",
+                                                            "compare_counts.png", "compare.html"}
     with open(out / "compare.csv") as fh:
         rows = {(r["metric"], r["scenario"]): r for r in csv.DictReader(fh)}
     # one aircraft: 26 trips of 50 t by day 10 (1,300 t < 2,000 t); two: 40 trips (all 2,000 t, closing on trip 20 each)
