@@ -97,11 +97,14 @@ def check_movable(scenario: Scenario, file: str = "") -> list[Problem]:
     problems: list[Problem] = []
     s = scenario
     serving: dict[str, list[str]] = {}
+    shuttled: set[str] = set()  # legs with carriers that take parking spots or berths (timetabled services take none)
     for fleet_id, fleet in s.fleets.items():
         if fleet.count == 0:
             continue
         for leg in fleet.legs:
             serving.setdefault(leg, []).append(fleet_id)
+            if fleet.count is not None:
+                shuttled.add(leg)
 
     for req_id, req in s.requirements.items():
         cargo = s.cargo[req_id]
@@ -147,9 +150,9 @@ def check_movable(scenario: Scenario, file: str = "") -> list[Problem]:
     for leg_id, leg in s.legs.items():
         for end in (leg.from_, leg.to):
             node = s.nodes[end]
-            if leg.mode is Mode.air and node.parking_spots == 0 and leg_id in serving:
+            if leg.mode is Mode.air and node.parking_spots == 0 and leg_id in shuttled:
                 problems.append(Problem(f"nodes.{end}.parking_spots", f'is 0, but air leg "{leg_id}" lands or loads there', file))
-            if leg.mode is Mode.sea and node.berths == 0 and leg_id in serving:
+            if leg.mode is Mode.sea and node.berths == 0 and leg_id in shuttled:
                 problems.append(Problem(f"nodes.{end}.berths", f'is 0, but sea leg "{leg_id}" berths there', file))
     return sorted(set(problems), key=lambda p: p.path)
 

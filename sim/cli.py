@@ -211,6 +211,12 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     with _progress(total, quiet=args.quiet) as tick:
         result = run(scenario, replications=replications, seed=args.seed, jobs=args.jobs,
                      only=args.replication, progress=tick, executor=args.executor, scheduler=args.scheduler)
+    if result.aggregate.outcomes_seen == 0:  # nothing to write: say which replications failed and why
+        err.print(f"[red]every replication failed[/red] ({len(result.aggregate.failures)}); nothing written. "
+                  "This is a model error, please report it with the scenario:", soft_wrap=True)
+        for failure in result.aggregate.failures[:10]:
+            err.print(f"  replication {failure.index} (seed {args.seed}): {escape(failure.error)}", soft_wrap=True)
+        return EXIT_INTERNAL
     if not args.no_bounds:
         result.bounds = _bounds_or_note(scenario)
     written = write_results(result, out_dir)
@@ -233,14 +239,18 @@ def _bounds_or_note(scenario) -> dict:
 
 def _bound(args: argparse.Namespace) -> int:
     from sim.loader import load_scenario
-    from sim.output import atomic_folder, write_json
+    from sim.output import write_json
     from sim.terminal import make_console, show_bounds
 
     scenario = load_scenario(args.scenario)
     bounds = _bounds_or_note(scenario)
-    if args.out is not None:
-        with atomic_folder(args.out) as tmp:
-            write_json(tmp / "bounds.json", {"scenario": scenario.name, **bounds})
+    if args.out is not None:  # one file into the folder (which may hold a run's results): written whole, then moved
+        if args.out.exists() and not args.out.is_dir():
+            raise UsageError(f"--out {args.out}: exists and is not a folder")
+        args.out.mkdir(parents=True, exist_ok=True)
+        partial = args.out / ".bounds.json.partial"
+        write_json(partial, {"scenario": scenario.name, **bounds})
+        os.replace(partial, args.out / "bounds.json")
     if not args.quiet:
         show_bounds({"classes": {c: {"name": scenario.cargo[c].name or c} for c in scenario.requirements}, "bounds": bounds},
                     make_console())

@@ -252,6 +252,8 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = [part for part in err["loc"] if part not in ("function-after[_ordered(), Closure]",)]
+        if loc and loc[-1] == "[key]":  # the table key itself is bad: name it, not a pseudo-key
+            loc = loc[:-1]
         path = _format_path(loc)
         kind = err["type"]
         ctx = err.get("ctx", {})

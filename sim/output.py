@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sim.errors import UsageError
 from sim.report import redraw
 from sim.record import Trip
 from sim.runner import RunResult
@@ -75,6 +76,8 @@ def trip_rows(scenario: Scenario, trips: list[Trip]) -> tuple[list[dict[str, Any
 def atomic_folder(out_dir: Path) -> Iterator[Path]:
     """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir`, on any error it is removed."""
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out {out_dir}: exists and is not a folder")
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out_dir.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))

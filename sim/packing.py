@@ -54,8 +54,9 @@ def why_not_aboard(cargo: CargoClass, cargo_id: str, carrier: CarrierType, carri
     if cargo.footprint_m2 is not None and carrier.deck_area_m2 is not None:
         return f"one unit needs {cargo.footprint_m2:g} m2, more than the {carrier_id} deck of {carrier.deck_area_m2:g} m2"
     if cargo.units_per_pallet is not None:
-        return (f"one unit needs 1/{cargo.units_per_pallet:g} of a 463L pallet, more floor than a {carrier_id} has "
-                f"(pallet positions {carrier.pallet_positions}, deck {carrier.deck_area_m2} m2)")
+        floor = (f"{carrier.pallet_positions} pallet positions" if carrier.pallet_positions is not None
+                 else f"a {carrier.deck_area_m2:g} m2 deck")
+        return f"one unit needs 1/{cargo.units_per_pallet:g} of a 463L pallet, more floor than a {carrier_id} has ({floor})"
     return f"rolling stock on {carrier_id} needs a count per load: set cargo.{cargo_id}.per_load.{carrier_id}"
 
 

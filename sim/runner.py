@@ -8,6 +8,7 @@ the number of replications, jobs or the executor.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 import signal
@@ -75,9 +76,9 @@ def _die_with_parent() -> None:
             pass  # best effort: without it, an orphaned worker finishes its current task and exits
 
 
-def _replicate_in_worker(args: tuple[int, int]) -> Outcome | Failure:
+def _replicate_chunk(seed: int, indices: list[int]) -> list[Outcome | Failure]:
     assert _WORKER_SCENARIO is not None
-    return replicate(_WORKER_SCENARIO, *args)
+    return [replicate(_WORKER_SCENARIO, seed, index) for index in indices]
 
 
 def _serial(scenario: Scenario, seed: int, indices: list[int]) -> Iterator[Outcome | Failure]:
@@ -86,10 +87,18 @@ def _serial(scenario: Scenario, seed: int, indices: list[int]) -> Iterator[Outco
 
 
 def _process_pool(scenario: Scenario, seed: int, indices: list[int], jobs: int) -> Iterator[Outcome | Failure]:
-    chunk = max(1, min(64, len(indices) // (jobs * 8) or 1))
+    """Replications on a local process pool, in chunks, with a bounded number in flight (flat memory), in order."""
+    chunk = max(1, min(32, len(indices) // (jobs * 8) or 1))
+    chunks = iter([indices[i:i + chunk] for i in range(0, len(indices), chunk)])
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(scenario,))
     try:
-        yield from pool.map(_replicate_in_worker, [(seed, i) for i in indices], chunksize=chunk)
+        in_flight = collections.deque(pool.submit(_replicate_chunk, seed, c) for c in itertools.islice(chunks, 4 * jobs))
+        while in_flight:
+            done = in_flight.popleft().result()
+            following = next(chunks, None)
+            if following is not None:
+                in_flight.append(pool.submit(_replicate_chunk, seed, following))
+            yield from done
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM) or failed: drop queued work and stop the workers now
         workers = list(getattr(pool, "_processes", {}).values())
@@ -173,7 +182,7 @@ class RunResult:
             "seed": self.aggregate.seed,
             "replications": self.aggregate.replications,
             "only_replication": self.only,
-            "seed_derivation": "numpy.random.SeedSequence(seed).spawn(replications)[k] for replication k",
+            "seed_derivation": "replication k uses numpy.random.SeedSequence(seed).spawn(n)[k], the same for any n > k",
         }
         return doc
 

@@ -103,7 +103,9 @@ def show_bounds(summary: dict[str, Any], console: Console) -> None:
         row += [_num(b["earliest_closure_day"], 1), _num(b.get("planning_factor_closure_day"), 1)]
         table.add_row(*row)
     console.print(table)
-    console.print(f"Planning factors: [bold]{escape(bounds['binding'])}[/bold] binds. {escape(bounds['explanation'])}", soft_wrap=True)
+    if bounds.get("binding"):
+        console.print(f"Planning factors: [bold]{escape(bounds['binding'])}[/bold] binds. {escape(bounds.get('explanation') or '')}",
+                      soft_wrap=True)
 
 
 def show_table(title: str, columns: list[str], rows: list[list[str]], console: Console) -> None:

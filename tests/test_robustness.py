@@ -156,3 +156,40 @@ def test_same_seed_gives_identical_files_across_runs_and_jobs(tmp_path: Path) ->
         assert main(["run", str(BASELINE), "-n", "6", "--seed", "3", "--jobs", str(jobs), "--out", str(out), "--quiet"]) == 0
         outs.append({p.name: p.read_bytes() for p in sorted(out.iterdir())})
     assert outs[0] == outs[1] == outs[2]
+
+
+def test_a_run_whose_every_replication_fails_says_so_and_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import sim.runner as runner
+
+    def broken(scenario, rng, keep_trips=False):
+        raise ZeroDivisionError("model bug")
+
+    monkeypatch.setattr(runner, "simulate", broken)
+    path = write_toml(tmp_path / "s.toml", scenario_raw())
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-n", "3", "--jobs", "1", "--out", str(out), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "every replication failed" in err and "replication 2" in err and "ZeroDivisionError: model bug" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_sim_bound_adds_its_file_beside_existing_results(tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    marker = _previous_results(out)
+    assert main(["bound", str(write_toml(tmp_path / "s.toml", scenario_raw())), "--out", str(out), "--quiet"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["bounds.json", "summary.json"]
+    assert marker.read_text() == '{"previous": true}\n'
+    doc = json.loads((out / "bounds.json").read_text())
+    # one aircraft, 9 h cycle, 50 t: the LP cannot beat whole cycles by the deadline (26 unloads by day 10)
+    assert doc["classes"]["stuff"]["max_by_deadline"] >= 26 * 50
+
+
+def test_study_out_that_is_a_file_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = write_toml(tmp_path / "a.toml", scenario_raw())
+    b = write_toml(tmp_path / "b.toml", scenario_raw(name="b"))
+    target = tmp_path / "file.txt"
+    target.write_text("keep me")
+    assert main(["compare", str(a), str(b), "--out", str(target), "--quiet"]) == 2
+    assert "exists and is not a folder" in capsys.readouterr().err
+    assert target.read_text() == "keep me" and not list(tmp_path.glob(".tmp-surge-sim-*"))
