@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UsageError
-from sim.report import CSS, _e, _num, _table
+from sim.report import _e, _num, _table, page
 
 COMPARE_REPORT = "compare.html"
 COMPARE_FIGURES = {"compare_delivery.png": "Deliveries to hand-over by scenario: median line and P10-P90 band, same seeds",
@@ -64,17 +64,7 @@ def render(doc: dict[str, Any], rows: list[dict[str, str]], folder: Path) -> str
     unshared = [f"<code>{_e(n)}</code>: {', '.join(_e(c) for c in classes)}" for n, classes in doc.get("not_shared", {}).items() if classes]
     figures = "\n".join(_figure(folder, name, caption) for name, caption in COMPARE_FIGURES.items())
     title = "Comparison: " + ", ".join(names)
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<main>
-<header>
+    return page(title, f"""<header>
 <h1>{_e(title)}</h1>
 <p class="sub">{_e(str(doc["replications"]))} replication(s) per scenario on the same seeds (root seed {_e(str(doc["seed"]))}):
 common random numbers, so differences are not noise.</p>
@@ -89,11 +79,7 @@ common random numbers, so differences are not noise.</p>
 </section>
 <section id="pictures"><h2>Deliveries and movements</h2>
 {figures}
-</section>
-</main>
-</body>
-</html>
-"""
+</section>""")
 
 
 def _number_text(value: str) -> str:

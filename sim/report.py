@@ -185,18 +185,7 @@ def render(saved: Saved) -> str:
     nav = " · ".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
     body = "\n".join(f'<section id="{sid}">\n<h2>{_e(name)}</h2>\n{content}\n</section>' for sid, name, content in sections)
     description = saved.scenario.get("description", "")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="surge-sim {_e(str(s.get("reproduce", {}).get("version", "")))}">
-<title>{_e(title)}: can it arrive by {_e(_date_text(s.get("deadline_date")))}?</title>
-<style>{CSS}</style>
-</head>
-<body>
-<main>
-<header>
+    return page(f"{title}: can it arrive by {_date_text(s.get('deadline_date'))}?", f"""<header>
 <h1>{_e(title)}</h1>
 <p class="sub">Scenario <code>{_e(s.get("scenario", ""))}</code> · start {_e(_date_text(s.get("start_date")))} ·
 deadline {_e(_date_text(s.get("deadline_date")))} (day {_num(s.get("deadline_day"))}) ·
@@ -204,7 +193,23 @@ deadline {_e(_date_text(s.get("deadline_date")))} (day {_num(s.get("deadline_day
 {f'<p class="description">{_e(description)}</p>' if description else ""}
 <nav>{nav}</nav>
 </header>
-{body}
+{body}""", generator=str(s.get("reproduce", {}).get("version", "")))
+
+
+def page(title: str, main: str, generator: str = "") -> str:
+    """A whole self-contained HTML page: `title` (plain text, escaped here) and `main` (HTML, already escaped)."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="surge-sim {_e(generator)}">
+<title>{_e(title)}</title>
+<style>{CSS}</style>
+</head>
+<body>
+<main>
+{main}
 </main>
 </body>
 </html>
