@@ -3,7 +3,11 @@
 Never a traceback, a hang or a half-written results folder. The quick profile runs in the
 suite; the long one (10,000+ cases) runs on demand:
 
-    SURGE_FUZZ=long python -m pytest tests/test_fuzz.py
+    SURGE_FUZZ=long python -m pytest tests/test_fuzz.py              # 10,000 cases per test
+    SURGE_FUZZ=long SURGE_FUZZ_EXAMPLES=500 python -m pytest tests/test_fuzz.py
+
+Each mutated scenario that is still valid runs end to end (figures and report included), so
+the long profile takes hours; most mutations are rejected in milliseconds.
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from conftest import to_toml
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "scenarios").glob("*.toml"))
 LONG = os.environ.get("SURGE_FUZZ") == "long"
-FUZZ = settings(max_examples=10_000 if LONG else 40, deadline=dt.timedelta(seconds=120), derandomize=not LONG,
+EXAMPLES = int(os.environ.get("SURGE_FUZZ_EXAMPLES", "10000")) if LONG else 40
+FUZZ = settings(max_examples=EXAMPLES, deadline=dt.timedelta(seconds=120), derandomize=not LONG,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 BAD_VALUES = st.sampled_from([
