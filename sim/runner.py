@@ -102,9 +102,11 @@ def _process_pool(scenario: Scenario, seed: int, indices: list[int], jobs: int) 
     except BaseException:
         # interrupted (Ctrl-C, SIGTERM) or failed: drop queued work and stop the workers now
         workers = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
         for process in workers:
             process.terminate()
+        # with its workers gone the pool's manager thread ends at once; wait for it, so nothing
+        # is left to complain at interpreter exit
+        pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
 

@@ -145,7 +145,9 @@ def test_daily_flying_hours_that_do_not_bind_change_nothing(limit):
     _, free = simulate_raw(_flying_hours_raw(2, None, 10, 2, 3))
     _, limited = simulate_raw(_flying_hours_raw(2, limit, 10, 2, 3))
     assert len(free.deliveries["stuff"]) == _count_by(240, 7, 9)
-    assert limited.deliveries["stuff"] == pytest.approx(free.deliveries["stuff"])
+    assert len(limited.deliveries["stuff"]) == len(free.deliveries["stuff"])
+    for (t_limited, q_limited), (t_free, q_free) in zip(limited.deliveries["stuff"], free.deliveries["stuff"]):
+        assert t_limited == pytest.approx(t_free) and q_limited == pytest.approx(q_free)
 
 
 # --- (b) airfield throughput with unlimited aircraft ---------------------------------------------
