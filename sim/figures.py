@@ -28,7 +28,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from sim import style
-from sim.plots import _shown_days
+from sim.plots import shown_days
 
 GROUP_TITLES = {"flights": "Flights by aircraft type", "sailings": "Sailings by vessel type",
                 "land_trips": "Land trips by vehicle type"}
@@ -159,7 +159,7 @@ def utilization_over_time(summary: dict[str, Any], rows: Sequence[dict[str, Any]
     summary.json is drawn thick and named in the title.
     """
     start = _start(summary)
-    end = start + dt.timedelta(days=_shown_days(summary))
+    end = start + dt.timedelta(days=shown_days(summary))
     deadline = start + dt.timedelta(days=summary["deadline_day"])
     bottleneck = summary.get("bottleneck")
     series: dict[str, dict[str, Any]] = {}

@@ -18,31 +18,15 @@ import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
 from sim import style
-from sim.style import CLASS_COLOURS, DEADLINE_COLOUR, TARGET_COLOUR  # noqa: F401  (kept for sim.study_plots)
-
-STYLE = style.RC  # kept for callers that apply the shared style with plt.rc_context(plots.STYLE)
-METADATA = style.METADATA
 
 
-def _grid(n: int) -> tuple[int, int]:
+def grid(n: int) -> tuple[int, int]:
+    """Rows and columns of a panel grid for n panels (one column for a single panel, else two)."""
     cols = 1 if n == 1 else 2
     return math.ceil(n / cols), cols
 
 
-def _save(fig: Any, path: Path) -> None:
-    """Write PNG at `path` and SVG beside it (see `sim.style.save`)."""
-    style.save(fig, path)
-
-
-def _format_date_axis(ax: Any, start: dt.date | None = None, end: dt.date | None = None) -> None:
-    style.format_date_axis(ax, start, end)
-
-
-def _short(text: str, limit: int = 48) -> str:
-    return style.short(text, limit)
-
-
-def _shown_days(summary: dict[str, Any]) -> float:
+def shown_days(summary: dict[str, Any]) -> float:
     """Days to show on time axes: past the deadline and the latest P90 closure, within the horizon."""
     closures = [c["closure_day"]["p90"] for c in summary["classes"].values()]
     latest = summary["horizon_days"] if any(c is None for c in closures) else max(closures, default=0)
@@ -58,10 +42,10 @@ def delivery_curves(summary: dict[str, Any], rows: Sequence[dict[str, Any]], pat
     classes = list(summary["classes"])
     start = dt.date.fromisoformat(summary["start_date"])
     deadline = start + dt.timedelta(days=summary["deadline_day"])
-    end = start + dt.timedelta(days=_shown_days(summary))
+    end = start + dt.timedelta(days=shown_days(summary))
     many = summary["replications"] > 1
     with style.style():
-        nrows, ncols = _grid(len(classes))
+        nrows, ncols = grid(len(classes))
         width = style.WIDTH_IN if ncols > 1 else style.WIDTH_IN * 0.75
         fig, axes = plt.subplots(nrows, ncols, figsize=(width, 3.3 * nrows + 0.5), squeeze=False)
         for i, cls in enumerate(classes):
@@ -78,22 +62,22 @@ def delivery_curves(summary: dict[str, Any], rows: Sequence[dict[str, Any]], pat
             style.deadline_line(ax, deadline, label=f"deadline {deadline:%d %b %Y}")
             closure = info["closure_day"]["p50"]
             closed = f"closes {info['closure_date']['p50']}" if closure is not None else "not closed in horizon"
-            ax.set_title(_short(info["name"], 56))
+            ax.set_title(style.short(info["name"], 56))
             ax.text(0.02, 0.96, f"P(met by deadline) = {_p(info['p_met'])}\n{closed}", transform=ax.transAxes,
                     va="top", ha="left", fontsize=8.5, bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "#cccccc"})
             ax.set_ylabel(f"cumulative {info['unit']}")
             ax.set_ylim(0, info["target"] * 1.12)
             ax.set_xlim(start, end)
             style.thousands(ax.yaxis)
-            _format_date_axis(ax, start, end)
+            style.format_date_axis(ax, start, end)
             ax.legend(loc="best")
         for j in range(len(classes), nrows * ncols):
             axes[j // ncols][j % ncols].set_visible(False)
         reps = summary["replications_completed"]
-        fig.suptitle(f"{_short(summary['title'] or summary['scenario'], 70)}: deliveries to hand-over "
+        fig.suptitle(f"{style.short(summary['title'] or summary['scenario'], 70)}: deliveries to hand-over "
                      f"({reps} replication{'s' if reps != 1 else ''}, seed {summary['seed']})", fontsize=11)
         fig.tight_layout()
-        _save(fig, path)
+        style.save(fig, path)
 
 
 def closure_histogram(summary: dict[str, Any], closure_days: dict[str, Sequence[float]], path: Path) -> None:
@@ -103,10 +87,10 @@ def closure_histogram(summary: dict[str, Any], closure_days: dict[str, Sequence[
     origin = mdates.date2num(dt.datetime.combine(start, dt.time()))
     deadline = start + dt.timedelta(days=summary["deadline_day"])
     horizon = summary["horizon_days"]
-    shown = _shown_days(summary)
+    shown = shown_days(summary)
     end = start + dt.timedelta(days=shown)
     with style.style():
-        nrows, ncols = _grid(len(classes))
+        nrows, ncols = grid(len(classes))
         width = style.WIDTH_IN if ncols > 1 else style.WIDTH_IN * 0.75
         fig, axes = plt.subplots(nrows, ncols, figsize=(width, 2.9 * nrows + 0.5), squeeze=False)
         for i, cls in enumerate(classes):
@@ -120,16 +104,16 @@ def closure_histogram(summary: dict[str, Any], closure_days: dict[str, Sequence[
                         color=colour, alpha=0.85)
             style.deadline_line(ax, deadline, label=f"deadline {deadline:%d %b %Y}")
             ax.set_xlim(start, end)
-            ax.set_title(_short(info["name"], 56))
+            ax.set_title(style.short(info["name"], 56))
             ax.set_ylabel("replications")
             ax.yaxis.get_major_locator().set_params(integer=True)
             note = f"P(met) = {_p(info['p_met'])}" + (f"\n{never} not closed by day {horizon:g}" if never else "")
             ax.text(0.02, 0.95, note, transform=ax.transAxes, va="top", fontsize=8.5)
-            _format_date_axis(ax, start, end)
+            style.format_date_axis(ax, start, end)
             ax.legend(loc="upper right")
         for j in range(len(classes), nrows * ncols):
             axes[j // ncols][j % ncols].set_visible(False)
-        fig.suptitle(f"{_short(summary['title'] or summary['scenario'], 70)}: when each class closes "
+        fig.suptitle(f"{style.short(summary['title'] or summary['scenario'], 70)}: when each class closes "
                      "(closure date per replication, half-day bins)", fontsize=11)
         fig.tight_layout()
-        _save(fig, path)
+        style.save(fig, path)

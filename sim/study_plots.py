@@ -11,7 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from sim import plots  # noqa: E402
+from sim import style  # noqa: E402
+from sim.plots import grid, shown_days  # noqa: E402
 
 
 def compare_delivery(names: list[str], summaries: list[dict[str, Any]], rows: list[list[dict[str, Any]]],
@@ -19,40 +20,40 @@ def compare_delivery(names: list[str], summaries: list[dict[str, Any]], rows: li
     """One panel per shared class: each scenario's median delivery and P10-P90 band, target and deadline."""
     start = dt.date.fromisoformat(summaries[0]["start_date"])
     deadline = start + dt.timedelta(days=summaries[0]["deadline_day"])
-    end = start + dt.timedelta(days=max(plots._shown_days(s) for s in summaries))
-    with plt.rc_context(plots.STYLE):
-        nrows, ncols = plots._grid(len(classes))
+    end = start + dt.timedelta(days=max(shown_days(s) for s in summaries))
+    with style.style():
+        nrows, ncols = grid(len(classes))
         fig, axes = plt.subplots(nrows, ncols, figsize=(6.2 * ncols, 3.4 * nrows), squeeze=False)
         for i, cls in enumerate(classes):
             ax = axes[i // ncols][i % ncols]
             for j, (name, summary, table) in enumerate(zip(names, summaries, rows)):
                 mine = [r for r in table if r["class"] == cls]
                 dates = [dt.date.fromisoformat(r["date"]) for r in mine]
-                colour = plots.CLASS_COLOURS[j % len(plots.CLASS_COLOURS)]
+                colour = style.class_colour(j)
                 ax.fill_between(dates, [r["cumulative_p10"] for r in mine], [r["cumulative_p90"] for r in mine],
                                 color=colour, alpha=0.15, linewidth=0)
                 p = summary["classes"][cls]["p_met"]
                 ax.plot(dates, [r["cumulative_p50"] for r in mine], color=colour, linewidth=2, label=f"{name} (P(met) {p:.2f})")
             info = summaries[0]["classes"][cls]
-            ax.axhline(info["target"], color=plots.TARGET_COLOUR, linestyle="--", linewidth=1, label=f"target {info['target']:,.0f}")
-            ax.axvline(deadline, color=plots.DEADLINE_COLOUR, linestyle="--", linewidth=1.2, label=f"deadline {deadline:%d %b %Y}")
-            ax.set_title(plots._short(info["name"]))
+            style.target_line(ax, info["target"], label=f"target {info['target']:,.0f}")
+            style.deadline_line(ax, deadline, label=f"deadline {deadline:%d %b %Y}")
+            ax.set_title(style.short(info["name"]))
             ax.set_ylabel(f"cumulative {info['unit']}")
             ax.set_ylim(0, info["target"] * 1.12)
             ax.set_xlim(start, end)
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-            plots._format_date_axis(ax)
+            style.format_date_axis(ax, start, end)
             ax.legend(loc="lower right", fontsize=7)
         for j in range(len(classes), nrows * ncols):
             axes[j // ncols][j % ncols].set_visible(False)
         fig.suptitle("Deliveries to hand-over by scenario (median line, P10-P90 band; same seeds)", fontsize=11)
         fig.tight_layout()
-        plots._save(fig, path)
+        style.save(fig, path)
 
 
 def compare_counts(names: list[str], summaries: list[dict[str, Any]], path: Path) -> None:
     """Grouped bars: mean flights per aircraft type and sailings per vessel type, per scenario."""
-    with plt.rc_context(plots.STYLE):
+    with style.style():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4))
         for ax, group, title in ((axes[0], "flights", "Flights by aircraft type"), (axes[1], "sailings", "Sailings by vessel type")):
             types = sorted({t for s in summaries for t in s[group]})
@@ -60,32 +61,32 @@ def compare_counts(names: list[str], summaries: list[dict[str, Any]], path: Path
             for j, (name, summary) in enumerate(zip(names, summaries)):
                 values = [(summary[group].get(t) or {}).get("mean") or 0 for t in types]
                 xs = [k + (j - (len(names) - 1) / 2) * width for k in range(len(types))]
-                bars = ax.bar(xs, values, width, label=name, color=plots.CLASS_COLOURS[j % len(plots.CLASS_COLOURS)])
+                bars = ax.bar(xs, values, width, label=name, color=style.class_colour(j))
                 ax.bar_label(bars, fmt="%.0f", fontsize=7)
             ax.set_xticks(range(len(types)), types, rotation=20)
             ax.set_ylabel("loaded movements (mean over replications)")
             ax.set_title(title)
             ax.legend(fontsize=8)
         fig.tight_layout()
-        plots._save(fig, path)
+        style.save(fig, path)
 
 
 def probability_curve(xs: list[float], ys: list[float], key: str, target: float, answer: float | None, path: Path,
                       title: str) -> None:
     """All-met probability against the varied value, the target probability and the answer marked."""
-    with plt.rc_context(plots.STYLE):
+    with style.style():
         fig, ax = plt.subplots(figsize=(7, 4))
-        ax.plot(xs, ys, marker="o", color=plots.CLASS_COLOURS[0], label="P(all targets met by deadline)")
-        ax.axhline(target, color=plots.TARGET_COLOUR, linestyle="--", linewidth=1, label=f"target probability {target:g}")
+        ax.plot(xs, ys, marker="o", color=style.class_colour(0), label="P(all targets met by deadline)")
+        style.target_line(ax, target, label=f"target probability {target:g}")
         if answer is not None:
-            ax.axvline(answer, color=plots.DEADLINE_COLOUR, linestyle="--", linewidth=1.2, label=f"answer {answer:,.6g}")
+            ax.axvline(answer, **style.DEADLINE_LINE, label=f"answer {answer:,.6g}")
         ax.set_xlabel(key)
         ax.set_ylabel("probability")
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(title)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        plots._save(fig, path)
+        style.save(fig, path)
 
 
 def sweep_grid(rows: list[dict[str, Any]], keys: list[str], path: Path, title: str) -> None:
@@ -93,7 +94,7 @@ def sweep_grid(rows: list[dict[str, Any]], keys: list[str], path: Path, title: s
     xs = sorted({r[keys[0]] for r in rows})
     ys = sorted({r[keys[1]] for r in rows})
     grid = [[next(r["all_met_probability"] for r in rows if r[keys[0]] == x and r[keys[1]] == y) for x in xs] for y in ys]
-    with plt.rc_context(plots.STYLE):
+    with style.style():
         fig, ax = plt.subplots(figsize=(7, 5))
         im = ax.imshow(grid, origin="lower", aspect="auto", vmin=0, vmax=1, cmap="RdYlGn")
         ax.set_xticks(range(len(xs)), [f"{x:,.6g}" for x in xs], rotation=30)
@@ -106,4 +107,4 @@ def sweep_grid(rows: list[dict[str, Any]], keys: list[str], path: Path, title: s
         ax.set_title(title)
         fig.colorbar(im, ax=ax, label="P(all targets met by deadline)")
         fig.tight_layout()
-        plots._save(fig, path)
+        style.save(fig, path)
