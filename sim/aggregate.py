@@ -93,10 +93,6 @@ class Aggregate:
                 daily[: len(r.daily_busy_h)] += r.daily_busy_h
         self.conservation_error = max(self.conservation_error, item.conservation_error)
 
-    @property
-    def complete(self) -> bool:
-        return not self._pending
-
     def representative_index(self) -> int | None:
         """The replication whose last class closed nearest the median (earliest on a tie)."""
         if not self.last_closure:

@@ -543,7 +543,7 @@ class _FluidModel:
         self.classes = classes
         self.lp = _LP(joint=len(classes) > 1)
         P = self.P = facts.periods if last is None else last + 1
-        f, s, lp = facts, facts.scenario, self.lp
+        f, lp = facts, self.lp
         comms = [c for c in f.commodities if c[0] in classes]
         # which commodity may use which pair
         self.t: dict[tuple[int, tuple[str, str]], np.ndarray] = {}

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError, did_you_mean
-from sim.schema import Mode, Scenario
+from sim.schema import Scenario
 from sim.checks import check_references, check_movable
 
 MAX_EXTENDS_DEPTH = 16
@@ -327,4 +327,4 @@ def _expected_keys(loc: list[Any]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-__all__ = ["load_scenario", "resolve_raw", "validate_raw", "deep_merge", "Mode"]
+__all__ = ["load_scenario", "resolve_raw", "validate_raw", "deep_merge"]

@@ -17,9 +17,7 @@ from typing import Any
 
 from sim.errors import UsageError
 from sim.overrides import numeric_key, scenario_with
-from sim.runner import RunResult, run
-
-Runner = Callable[[Any], RunResult]
+from sim.runner import RunResult
 
 
 def parse_range(text: str, integer: bool) -> tuple[float, float]:
