@@ -63,24 +63,37 @@ class Comparison:
         shared = set(self.shared_classes())
         return {r.scenario.name: [c for c in r.scenario.requirements if c not in shared] for r in self.results}
 
+    def _paired(self, result: RunResult, values: Any) -> np.ndarray:
+        """A scenario's per-replication values restricted to the replications every scenario completed, in order."""
+        done = sorted(self._completed(result))
+        common = set.intersection(*(self._completed(r) for r in self.results))
+        keep = [k for k, i in enumerate(done) if i in common]
+        return np.asarray(values, dtype=float)[keep]
+
+    @staticmethod
+    def _completed(result: RunResult) -> set[int]:
+        agg = result.aggregate
+        failed = {f.index for f in agg.failures}
+        return {i for i in range(agg.first_index, agg.first_index + agg.replications) if i not in failed}
+
     def metrics(self) -> list[Metric]:
-        """Every compared figure, in table order."""
+        """Every compared figure, in table order, paired by replication index (common random numbers)."""
         out: list[Metric] = []
         for group, label in (("flights", "flights"), ("sailings", "sailings"), ("land_trips", "land trips")):
             types = sorted({t for r in self.results for t in movements_by_mode(r.scenario)[group]})
             for t in types:
                 out.append(Metric(f"{label}: {t}", "movements",
-                                  tuple(np.array(r.aggregate.movements.get(t, []), dtype=float) if t in r.aggregate.movements
-                                        else np.zeros(r.aggregate.outcomes_seen) for r in self.results), _mean))
+                                  tuple(self._paired(r, r.aggregate.movements.get(t, [0] * r.aggregate.outcomes_seen))
+                                        for r in self.results), _mean))
         for mode in ("air", "sea", "rail", "road"):
-            out.append(Metric(f"tonnes moved: {mode}", "t", tuple(np.array(r.aggregate.tonnes[mode]) for r in self.results), _mean))
+            out.append(Metric(f"tonnes moved: {mode}", "t", tuple(self._paired(r, r.aggregate.tonnes[mode]) for r in self.results), _mean))
         for c in self.shared_classes():
-            met = tuple(self._met(r, c) for r in self.results)
-            closure = tuple(np.array(r.aggregate.closure[c]) for r in self.results)
+            met = tuple(self._paired(r, self._met(r, c)) for r in self.results)
+            closure = tuple(self._paired(r, r.aggregate.closure[c]) for r in self.results)
             out.append(Metric(f"{c}: p_met", "probability", met, _mean))
             out.append(Metric(f"{c}: closure day p50", "day", closure, _percentile(50)))
             out.append(Metric(f"{c}: closure day p90", "day", closure, _percentile(90)))
-        out.append(Metric("all met: probability", "probability", tuple(self._all_met(r) for r in self.results), _mean))
+        out.append(Metric("all met: probability", "probability", tuple(self._paired(r, self._all_met(r)) for r in self.results), _mean))
         return out
 
     def _met(self, result: RunResult, cls: str) -> np.ndarray:
