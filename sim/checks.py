@@ -1,11 +1,13 @@
-"""Checks that need more than one key: references between sections, and whether cargo can move.
+"""Checks that need more than one key: references between sections, the calendar, and whether cargo can move.
 
 `check_references` works on plain data (so it runs even when types are wrong and all
-problems are reported together); `check_movable` works on the typed scenario.
+problems are reported together); `check_calendar` and `check_movable` work on the typed scenario.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from typing import Any
 
 from sim.errors import Problem, did_you_mean
@@ -90,6 +92,15 @@ def check_references(raw: dict[str, Any], file: str = "") -> list[Problem]:
             if isinstance(rel, dict):
                 ref(f"requirements.{req_id}.release[{i}].node", rel.get("node"), nodes, "node")
     return problems
+
+
+def check_calendar(scenario: Scenario, file: str = "") -> list[Problem]:
+    """The whole horizon (and a day for plotting past it) must fit before the last calendar date, 9999-12-31."""
+    last = dt.date.max - dt.timedelta(days=math.ceil(scenario.horizon) + 1)
+    if scenario.start_date <= last:
+        return []
+    return [Problem("start_date", f"{scenario.start_date.isoformat()} is too late: the {scenario.horizon:g}-day horizon would "
+                                  f"run past the last calendar date (9999-12-31); start on {last.isoformat()} or earlier", file)]
 
 
 def check_movable(scenario: Scenario, file: str = "") -> list[Problem]:

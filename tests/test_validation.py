@@ -118,6 +118,10 @@ def _no_parking(r):
     r["nodes"]["rzeszow"]["parking_spots"] = 0
 
 
+def _start_too_late(r):
+    r["start_date"] = dt.date(9999, 12, 25)  # the 20-day horizon would end after 9999-12-31
+
+
 CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
     ("negative count", _negative_count, ["fleets.c17s.count: must be >= 0, got -3"]),
     ("unknown node", _unknown_node, ['legs.ramstein_rzeszow.to: unknown node "rzeszw" (did you mean "rzeszow"?)']),
@@ -138,6 +142,9 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], list[str]]] = [
      ["requirements.ammo.release: nothing is released before the deadline (day 10)"]),
     ("parking spots 0", _no_parking,
      ['nodes.rzeszow.parking_spots: is 0, but air leg "ramstein_rzeszow" lands or loads there']),
+    ("start date too late for the calendar", _start_too_late,
+     ["start_date: 9999-12-25 is too late: the 20-day horizon would run past the last calendar date (9999-12-31); "
+      "start on 9999-12-10 or earlier"]),
 ]
 
 
