@@ -44,6 +44,9 @@ MAX_PERIODS = 400  # the automatic period is the finest of PERIOD_CHOICES_H that
 UNBOUNDED_RELEASE_FACTOR = 1e12  # a per-day release factor without an upper limit: everything at the first release
 ROUNDING = 1e-9  # relative guard when a time is cut into whole periods (always towards the optimistic side)
 CLOSED_TOLERANCE = 2 * MET_TOLERANCE  # a class counts as closable when the LP delivers all but this share
+# HiGHS meets constraints to about 1e-7 in absolute terms, so a class weighing grams in all can come
+# back as zero: every LP figure is loosened by this many tonnes (one gram), which keeps it a bound.
+SOLVER_SLACK_T = 1e-6
 
 Basis = Literal["auto", "planned", "best_case"]
 
@@ -901,7 +904,7 @@ def fluid_bound(scenario: Scenario, basis: Basis = "auto", period_h: float | Non
     def most(model: _FluidModel, last: int) -> float:
         nonlocal solves
         solves += 1
-        return model.max_delivered(last, {c: 1.0 for c in model.classes})
+        return model.max_delivered(last, {c: 1.0 for c in model.classes}) + SOLVER_SLACK_T
 
     def curve(model: _FluidModel) -> np.ndarray:
         nonlocal solves
@@ -916,14 +919,14 @@ def fluid_bound(scenario: Scenario, basis: Basis = "auto", period_h: float | Non
     by_deadline, closure_day = {}, {}
     for c in classes:
         quantity = scenario.requirements[c].quantity
-        need = quantity * weight[c] * (1 - CLOSED_TOLERANCE)
+        need = quantity * weight[c] * (1 - CLOSED_TOLERANCE) - SOLVER_SLACK_T
         model = _FluidModel(facts, (c,), last_d)
         delivered = curve(model)
         if delivered[-1] >= need:
             by_deadline[c] = quantity  # all of it: nothing more is released
             lo, hi = -1, last_d
         else:
-            by_deadline[c] = most(model, last_d) / weight[c]
+            by_deadline[c] = min(quantity, most(model, last_d) / weight[c])
             lo, hi = last_d, facts.periods - 1
             if closure:
                 model = _FluidModel(facts, (c,), hi)

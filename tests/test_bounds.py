@@ -166,6 +166,23 @@ def test_a_top_up_at_the_end_of_a_hold_may_leave_almost_at_once():
     assert_within_bound(scenario, fluid_bound(scenario), measure(scenario, record))
 
 
+@pytest.mark.parametrize("unit_weight_t", [1e-9, 1e-12])
+def test_a_class_weighing_grams_in_all_is_still_bounded(unit_weight_t):
+    """1,000 boxes of a microgram or less, 4 to a pallet position: the floor binds (25 loads of 40 boxes), and the
+    solver's absolute tolerance must not turn the bound on a class of a milligram or less into zero."""
+    raw = scenario_raw({
+        "cargo": {"stuff": {"unit": "boxes", "unit_weight_t": unit_weight_t, "units_per_pallet": 4, "divisible": False}},
+        "requirements": {"stuff": {"quantity": 1000}},
+        "fleets": {"planes": {"count": 4}},
+    })
+    scenario, record = simulate_raw(raw)
+    outcome = measure(scenario, record)
+    assert outcome.delivered_by_deadline["stuff"] == 1000
+    bound = fluid_bound(scenario)
+    assert bound.max_by_deadline["stuff"] == 1000
+    assert_within_bound(scenario, bound, outcome)
+
+
 @pytest.mark.parametrize("count, flight_h, limit", [(1, 4.0, 6.0), (3, 3.0, 8.0)])
 def test_flying_hour_budget_capacity(count, flight_h, limit):
     # the budget binds: limit / (2 x flight) round trips a day, fewer than 24 / cycle
