@@ -70,6 +70,8 @@ class Saved:
 def load(results_dir: Path) -> Saved:
     """Read a results folder written by `sim run`; raise `UsageError` when it is not one."""
     folder = Path(results_dir)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: is a file, not a results folder (give the folder that sim run wrote)")
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such results folder")
     summary_file = folder / "summary.json"
@@ -84,7 +86,12 @@ def load(results_dir: Path) -> Saved:
     saved = Saved(folder, summary)
     scenario_file = folder / "scenario_resolved.json"
     if scenario_file.is_file():
-        saved.scenario = json.loads(scenario_file.read_text(encoding="utf-8"))
+        try:
+            saved.scenario = json.loads(scenario_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{scenario_file}: cannot read it ({exc})") from None
+        if not isinstance(saved.scenario, dict):
+            raise UsageError(f"{scenario_file}: not a resolved scenario (not a JSON object)")
     else:
         saved.missing.append(scenario_file.name)
     for name, attr in (("deliveries.csv", "deliveries"), ("utilization_daily.csv", "utilization"),
@@ -144,6 +151,16 @@ def redraw(results_dir: Path) -> list[Path]:
     pngs = draw_figures(results_dir)
     report = write_report(results_dir, draw_missing=False)
     return [f for p in pngs for f in (p, p.with_suffix(".svg"))] + [report]
+
+
+def redraw_saved(results_dir: Path) -> list[Path]:
+    """`redraw` for a folder the user points at (`sim plot`): a saved file that was edited or damaged so that
+    its values no longer parse is a `UsageError` naming the folder, not an internal error."""
+    try:
+        return redraw(results_dir)
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise UsageError(f"{results_dir}: a saved file is damaged or was edited and cannot be drawn "
+                         f"({type(exc).__name__}: {exc}); rerun sim run to write the folder again") from None
 
 
 # --- the page ----------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 from conftest import build, scenario_raw
 from sim.errors import UsageError
 from sim.output import write_results
-from sim.report import FIGURES, REPORT, redraw, write_report
+from sim.report import FIGURES, REPORT, redraw, redraw_saved, write_report
 from sim.runner import run
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -241,6 +241,46 @@ def test_report_needs_a_results_folder(tmp_path):
         write_report(tmp_path)
     with pytest.raises(UsageError, match="no such results folder"):
         redraw(tmp_path / "absent")
+
+
+def _damage_summary_date(folder: Path) -> None:
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    summary["start_date"] = "nope"
+    (folder / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+
+
+def _damage_closure_day(folder: Path) -> None:
+    path = folder / "replications.csv"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("stuff_closure_day")] = "abc"
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n", encoding="utf-8")
+
+
+def _damage_scenario_json(folder: Path) -> None:
+    (folder / "scenario_resolved.json").write_text("{", encoding="utf-8")
+
+
+@pytest.mark.parametrize("damage, named", [
+    (_damage_summary_date, "damaged or was edited"),
+    (_damage_closure_day, "damaged or was edited"),
+    (_damage_scenario_json, "scenario_resolved.json: cannot read it"),
+])
+def test_a_damaged_results_folder_is_a_usage_error_naming_the_folder(results, tmp_path, damage, named):
+    folder = tmp_path / "damaged"
+    shutil.copytree(results, folder)
+    damage(folder)
+    with pytest.raises(UsageError, match=named) as info:
+        redraw_saved(folder)
+    assert str(folder) in str(info.value)
+
+
+def test_a_file_given_as_results_folder_is_named_as_a_file(tmp_path):
+    path = tmp_path / "scenario.toml"
+    path.write_text("name = 'x'\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="is a file, not a results folder"):
+        redraw_saved(path)
 
 
 def test_sim_plot_redraws_the_same_bytes_as_sim_run(results, tmp_path):
