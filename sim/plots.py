@@ -27,10 +27,11 @@ def grid(n: int) -> tuple[int, int]:
 
 
 def shown_days(summary: dict[str, Any]) -> float:
-    """Days to show on time axes: past the deadline and the latest P90 closure, within the horizon."""
+    """Days to show on time axes: past the deadline and the latest P90 closure, within the horizon, and at
+    least one day (the axes count whole calendar dates, so a shorter span would have no width)."""
     closures = [c["closure_day"]["p90"] for c in summary["classes"].values()]
     latest = summary["horizon_days"] if any(c is None for c in closures) else max(closures, default=0)
-    return min(summary["horizon_days"], max(summary["deadline_day"], latest) * 1.1 + 3)
+    return max(1.0, min(summary["horizon_days"], max(summary["deadline_day"], latest) * 1.1 + 3))
 
 
 def _p(value: float | None) -> str:

@@ -13,6 +13,7 @@ import base64
 import json
 import shutil
 import time
+import warnings
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -281,6 +282,21 @@ def test_a_file_given_as_results_folder_is_named_as_a_file(tmp_path):
     path.write_text("name = 'x'\n", encoding="utf-8")
     with pytest.raises(UsageError, match="is a file, not a results folder"):
         redraw_saved(path)
+
+
+@pytest.mark.parametrize("deadline_days", [0.001, 0.15])
+def test_a_deadline_of_minutes_draws_every_picture_without_a_warning(tmp_path, deadline_days):
+    """Time axes count whole dates: a horizon under a day still gets a one-day axis (not a zero-width one)."""
+    from conftest import write_toml
+    from sim.cli import main
+
+    raw = scenario_raw({"requirements": {"stuff": {"quantity": 50}}}, deadline_days=deadline_days,
+                       horizon_days=2 * deadline_days)
+    path = write_toml(tmp_path / "short.toml", raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's identical-xlims and too-many-ticks warnings become failures
+        assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    assert all((tmp_path / "out" / name).is_file() for name in FIGURES)
 
 
 def test_sim_plot_redraws_the_same_bytes_as_sim_run(results, tmp_path):
