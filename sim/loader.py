@@ -245,6 +245,8 @@ _MESSAGES = {
     "date_type": "must be a date (YYYY-MM-DD)",
     "date_parsing": "must be a date (YYYY-MM-DD)",
     "date_from_datetime_inexact": "must be a date without a time of day",
+    "date_from_datetime_parsing": "must be a date (YYYY-MM-DD)",
+    "model_type": "must be a table",
 }
 
 
@@ -278,6 +280,8 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
             message = f"must have at most {ctx.get('max_length')} {'characters' if kind.startswith('string') else 'entries'}"
         elif kind == "int_type" and isinstance(value, float):
             message = f"must be a whole number, got {value!r}"
+        elif kind.startswith("date_") and isinstance(value, (int, float)) and not isinstance(value, bool):
+            message = f"must be a date (YYYY-MM-DD), got {_show(value)}"  # not a count of seconds since 1970
         elif kind in _MESSAGES:
             message = _MESSAGES[kind]
             if kind != "missing":

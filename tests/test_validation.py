@@ -217,7 +217,12 @@ def test_values_of_the_wrong_toml_type_are_not_silently_converted(where, value, 
      "nodes.dover.closures[0]", "end_day (2.0) must be after start_day (3.0)"),
     (lambda r: r.update(deadline_day=3), "deadline_day", 'unknown key (did you mean "deadline_days"?)'),
     (lambda r: r["fleets"]["c17s"].update(count=2.5), "fleets.c17s.count", "got 2.5"),
-], ids=["release entry", "closure entry", "closure order", "top level", "fraction of a carrier"])
+    (lambda r: r["requirements"].update(ammo=5), "requirements.ammo", "must be a table, got 5"),
+    (lambda r: r["requirements"]["ammo"].update(release=[3]), "requirements.ammo.release[0]", "must be a table, got 3"),
+    (lambda r: r.update(start_date="2024-1"), "start_date", "must be a date (YYYY-MM-DD), got '2024-1'"),
+    (lambda r: r.update(start_date=2024), "start_date", "must be a date (YYYY-MM-DD), got 2024"),
+], ids=["release entry", "closure entry", "closure order", "top level", "fraction of a carrier", "entry not a table",
+        "list entry not a table", "short date text", "year as a number"])
 def test_one_mistake_gives_one_problem(breaker, path, message):
     """A mistake inside a list entry must not also report the list as empty or anything else that is not so."""
     raw = valid()
