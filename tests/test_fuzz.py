@@ -3,8 +3,8 @@
 Never a traceback, a hang or a half-written results folder. The quick profile runs in the
 suite; the long one (10,000+ cases) runs on demand:
 
-    SURGE_FUZZ=long python -m pytest tests/test_fuzz.py              # 10,000 cases per test
-    SURGE_FUZZ=long SURGE_FUZZ_EXAMPLES=500 python -m pytest tests/test_fuzz.py
+    SURGE_FUZZ=long python3 -m pytest tests/test_fuzz.py              # 10,000 cases per test
+    SURGE_FUZZ=long SURGE_FUZZ_EXAMPLES=500 python3 -m pytest tests/test_fuzz.py
 
 Each mutated scenario that is still valid runs end to end (figures and report included), so
 the long profile takes hours; most mutations are rejected in milliseconds.
