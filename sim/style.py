@@ -46,8 +46,6 @@ WIDTH_IN = 10.5  # full report width
 MODE_COLOURS = {"air": "#1f77b4", "sea": "#17607d", "rail": "#8c564b", "road": "#e08a1e"}
 MODE_FALLBACK = "#7f7f7f"
 MODE_ORDER = ("air", "sea", "rail", "road")
-MODE_LABELS = {"air": "air", "sea": "sea", "rail": "rail", "road": "road"}
-
 # One colour per cargo class, by the class's position in the scenario.
 CLASS_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 
@@ -67,10 +65,12 @@ NODE_MARKERS = {"airbase": "^", "seaport": "s", "railhead": "P", "border_crossin
 
 
 def mode_colour(mode: str) -> str:
+    """The colour of a transport mode (air, sea, rail, road) on every picture."""
     return MODE_COLOURS.get(mode, MODE_FALLBACK)
 
 
 def class_colour(index: int) -> str:
+    """The colour of the index-th cargo class, in scenario order (the palette repeats after its end)."""
     return CLASS_COLOURS[index % len(CLASS_COLOURS)]
 
 
@@ -108,15 +108,13 @@ def format_date_axis(ax: Any, start: dt.date | None = None, end: dt.date | None 
 
 
 def deadline_line(ax: Any, deadline: dt.date | float, label: str | None = None) -> None:
+    """The deadline as a vertical line in the shared deadline style."""
     ax.axvline(deadline, label=label, **DEADLINE_LINE)
 
 
 def target_line(ax: Any, target: float, label: str | None = None) -> None:
+    """A target quantity as a horizontal line in the shared target style."""
     ax.axhline(target, label=label, **TARGET_LINE)
-
-
-def hours_to_date(start: dt.date, hours: float) -> dt.datetime:
-    return dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=float(hours))
 
 
 def svg_path(path: Path) -> Path:
