@@ -60,11 +60,14 @@ def check_references(raw: dict[str, Any], file: str = "") -> list[Problem]:
         for i, name in _ids(fleet.get("legs")):
             if not ref(f"fleets.{fleet_id}.legs[{i}]", name, legs, "leg") or not isinstance(legs[name], dict):
                 continue
-            homes.add(legs[name].get("from"))
+            home = legs[name].get("from")
+            if isinstance(home, str):  # a value of the wrong type is reported by the type checks
+                homes.add(home)
             carrier = carriers.get(fleet.get("carrier")) if carrier_ok else None
             modes = {m.value for m in Mode}
             leg_mode, carrier_mode = legs[name].get("mode"), carrier.get("mode") if isinstance(carrier, dict) else None
-            if leg_mode in modes and carrier_mode in modes and carrier_mode != leg_mode:
+            if isinstance(leg_mode, str) and isinstance(carrier_mode, str) and leg_mode in modes and carrier_mode in modes \
+                    and carrier_mode != leg_mode:
                 problems.append(Problem(f"fleets.{fleet_id}.legs[{i}]", f'leg "{name}" is by {leg_mode}, but carrier '
                                         f'"{fleet.get("carrier")}" is a carrier for {carrier_mode}', file))
         if len(homes) > 1:

@@ -192,6 +192,9 @@ def test_each_kind_of_problem_exits_2_without_traceback(breaker, expected, tmp_p
     (("carriers", "c17", "load_time_h"), False),
     (("cargo", "ammo", "divisible"), "yes"),  # a string, not true/false
     (("nodes", "dover", "lat"), "39.13"),  # a number written as text
+    (("legs", "dover_ramstein", "from"), [1, "a"]),  # a list where a node name belongs (found by the long fuzz)
+    (("legs", "dover_ramstein", "mode"), ["air"]),
+    (("carriers", "c17", "mode"), ["air"]),
 ])
 def test_values_of_the_wrong_toml_type_are_not_silently_converted(where, value, tmp_path, capsys):
     raw = valid()
