@@ -43,27 +43,51 @@ def set_value(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     for part in parts[:-1]:
         table = table[part]
     table[parts[-1]] = value
-    if len(parts) == 3 and parts[0] == "requirements" and parts[2] == "quantity":
-        _scale_releases(table, value / old, whole=not out.get("cargo", {}).get(parts[1], {}).get("divisible", False))
+    if len(parts) == 3 and parts[0] == "requirements" and parts[2] == "quantity" and _positive_number(value):
+        _scale_releases(table, old, whole=not out.get("cargo", {}).get(parts[1], {}).get("divisible", False))
     return out
 
 
-def _scale_releases(requirement: dict[str, Any], factor: float, whole: bool) -> None:
-    releases = requirement.get("release", [])
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
+
+
+def _scale_releases(requirement: dict[str, Any], old_total: float, whole: bool) -> None:
+    """Scale a requirement's releases from `old_total` to its (new) quantity.
+
+    Whole units: the new quantity is shared out over the entries in proportion to their old
+    quantities by largest remainders, so the entries add up exactly; entries whose share is 0
+    are dropped (at least one always remains) and each per_day is rounded, at least 1.
+    """
+    releases = requirement.get("release") or []
     total = requirement["quantity"]
-    explicit = [r for r in releases if "quantity" in r]
+    factor = total / old_total
     for rel in releases:
-        if "quantity" in rel:
-            rel["quantity"] = rel["quantity"] * factor
         if "per_day" in rel:
-            rel["per_day"] = rel["per_day"] * factor
-            if whole:
-                rel["per_day"] = max(1, round(rel["per_day"]))
-    if whole and explicit:
-        for rel in explicit:
-            rel["quantity"] = math.floor(rel["quantity"])
-        if len(explicit) == len(releases):  # every entry explicit: put the rounding remainder on the first
-            explicit[0]["quantity"] += round(total - sum(r["quantity"] for r in explicit))
+            rel["per_day"] = max(1, round(rel["per_day"] * factor)) if whole else rel["per_day"] * factor
+    if not whole or total != int(total) or not releases:  # divisible (or a fraction the checks will report): scale
+        for rel in releases:
+            if "quantity" in rel:
+                rel["quantity"] = rel["quantity"] * factor
+        return
+    given = sum(r["quantity"] for r in releases if "quantity" in r)
+    old = [r.get("quantity", old_total - given) for r in releases]
+    shares = apportion(int(total), old)
+    for rel, share in zip(releases, shares):
+        if "quantity" in rel:
+            rel["quantity"] = share
+    requirement["release"] = [rel for rel, share in zip(releases, shares) if share > 0]
+
+
+def apportion(total: int, weights: list[float]) -> list[int]:
+    """Whole shares of `total` in proportion to `weights`, adding up to `total` (largest remainders, ties to the first)."""
+    whole_weight = sum(weights)
+    quotas = [total * w / whole_weight for w in weights]
+    shares = [math.floor(q) for q in quotas]
+    by_remainder = sorted(range(len(weights)), key=lambda i: shares[i] - quotas[i])  # stable: ties keep order
+    for i in by_remainder[: total - sum(shares)]:
+        shares[i] += 1
+    return shares
 
 
 def numeric_key(raw: dict[str, Any], key: str, integer: bool) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,23 @@ def _replications(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
     return 1 if all(s.uncertainty.empty for s in scenarios) else DEFAULT_REPLICATIONS
 
 
-def _runner(args: argparse.Namespace, replications: int):
+def _runner(args: argparse.Namespace, replications: int) -> Callable[[Scenario], RunResult]:
+    """Run one scenario with the command's replications, seed and jobs (checked beforehand by `_checker`)."""
     def run_one(scenario: Scenario) -> RunResult:
-        check_size(scenario, replications, args.force)
         return run(scenario, replications=replications, seed=args.seed, jobs=args.jobs)
     return run_one
+
+
+def _checker(args: argparse.Namespace, replications: int) -> Callable[[Scenario], None]:
+    """Refuse a scenario too large to run (unless --force), before anything runs."""
+    def check(scenario: Scenario) -> None:
+        check_size(scenario, replications, args.force)
+    return check
+
+
+def shared_classes(scenarios: list[Scenario]) -> list[str]:
+    """Cargo classes every scenario has, in the first scenario's order (as `Comparison.shared_classes`)."""
+    return [c for c in scenarios[0].requirements if all(c in s.requirements for s in scenarios)]
 
 
 def _safe(name: str) -> str:
@@ -45,11 +58,14 @@ def compare_command(args: argparse.Namespace) -> int:
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise UsageError(f"two scenarios share a name ({', '.join(names)}): give each its own `name`")
+    if not shared_classes(scenarios):
+        raise UsageError("these scenarios share no cargo class: nothing to compare")
     replications = _replications(args, scenarios)
+    check = _checker(args, replications)
+    for scenario in scenarios:  # every check before the first run
+        check(scenario)
     run_one = _runner(args, replications)
     comparison = Comparison([run_one(s) for s in scenarios])
-    if not comparison.shared_classes():
-        raise UsageError("these scenarios share no cargo class: nothing to compare")
     rows = comparison.rows()
     out = args.out or Path("results") / "compare"
     with atomic_folder(out) as tmp:
@@ -92,7 +108,8 @@ def size_command(args: argparse.Namespace) -> int:
     raw = load_raw(args.scenario)
     lo, hi = parse_range(args.range, integer=True)
     replications = _replications(args, [load_scenario(args.scenario)])
-    result = size(raw, args.vary, int(lo), int(hi), args.target_probability, _runner(args, replications))
+    result = size(raw, args.vary, int(lo), int(hi), args.target_probability, _runner(args, replications),
+                  _checker(args, replications))
     out = args.out or Path("results") / f"size-{_safe(str(raw.get('name', 'scenario')))}"
     rows = [{"value": p.value, "all_met_probability": p.all_met_probability, "ci95_low": p.ci95[0], "ci95_high": p.ci95[1],
              "bottleneck": p.bottleneck} for p in result.points]
@@ -124,18 +141,20 @@ def sweep_command(args: argparse.Namespace) -> int:
     raw = load_raw(args.scenario)
     grid = [parse_set(text) for text in args.sets]
     replications = _replications(args, [load_scenario(args.scenario)])
-    result = sweep(raw, grid, args.target_probability, _runner(args, replications))
+    result = sweep(raw, grid, args.target_probability, _runner(args, replications), _checker(args, replications))
     rows = result.rows()
     out = args.out or Path("results") / f"sweep-{_safe(str(raw.get('name', 'scenario')))}"
     with atomic_folder(out) as tmp:
         columns = list(rows[0]) if rows else result.keys
         write_csv(tmp / "sweep.csv", rows, columns)
         write_json(tmp / "sweep.json", {"keys": result.keys, "target_probability": args.target_probability,
-                                         "deliverable": result.deliverable, "message": result.deliverable_note,
+                                         "deliverable": result.deliverable, "reading": result.reading,
+                                         "message": result.deliverable_note,
                                          "replications": replications, "seed": args.seed, "points": rows})
         if len(result.keys) == 1:
             probability_curve([r[result.keys[0]] for r in rows], [r["all_met_probability"] for r in rows], result.keys[0],
-                              args.target_probability, result.deliverable, tmp / "sweep.png", f"Sweep of {result.keys[0]}")
+                              args.target_probability, result.deliverable, tmp / "sweep.png", f"Sweep of {result.keys[0]}",
+                              answer_label="smallest value met" if result.reading == "smallest_met" else "deliverable")
         else:
             sweep_grid(rows, result.keys, tmp / "sweep.png", "P(all targets met by the deadline)")
     if not args.quiet:

@@ -72,14 +72,14 @@ def compare_counts(names: list[str], summaries: list[dict[str, Any]], path: Path
 
 
 def probability_curve(xs: list[float], ys: list[float], key: str, target: float, answer: float | None, path: Path,
-                      title: str) -> None:
-    """All-met probability against the varied value, the target probability and the answer marked."""
+                      title: str, answer_label: str = "answer") -> None:
+    """All-met probability against the varied value, the target probability and the answer (named `answer_label`) marked."""
     with style.style():
         fig, ax = plt.subplots(figsize=(7, 4))
         ax.plot(xs, ys, marker="o", color=style.class_colour(0), label="P(all targets met by deadline)")
         style.target_line(ax, target, label=f"target probability {target:g}")
         if answer is not None:
-            ax.axvline(answer, **style.DEADLINE_LINE, label=f"answer {answer:,.6g}")
+            ax.axvline(answer, **style.DEADLINE_LINE, label=f"{answer_label} {answer:,.6g}")
         ax.set_xlabel(key)
         ax.set_ylabel("probability")
         ax.set_ylim(-0.02, 1.02)

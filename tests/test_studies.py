@@ -187,3 +187,157 @@ def test_compare_pairs_replications_by_index_when_one_fails(monkeypatch: pytest.
         base, other = metric.values
         assert len(base) == len(other) == 4  # replications 0, 2, 3, 4 of both
         assert np.array_equal(base, other, equal_nan=True), metric.name  # the same replications, the same scenario
+
+
+@pytest.mark.parametrize("quantity, expected", [(1, (1,)), (51, (24, 24, 3))])
+def test_scaling_a_whole_unit_quantity_keeps_each_release_entry_positive(quantity: int, expected: tuple) -> None:
+    # bradley releases 70 + 70 (10 a day) + 10 of 150; by largest remainders 51 is 23.8 + 23.8 + 3.4 -> 24 + 24 + 3,
+    # and 1 is 0.47 + 0.47 + 0.07 -> 1 + 0 + 0 (the entries with 0 dropped)
+    from sim.loader import validate_raw
+
+    scenario = validate_raw(set_value(load_scenario_raw(), "requirements.bradley.quantity", quantity))
+    requirement = scenario.requirements["bradley"]
+    assert requirement.release_quantities() == expected
+    assert sum(requirement.release_quantities()) == quantity
+    assert all(q > 0 for q in requirement.release_quantities())
+    if quantity == 51:
+        assert [r.per_day for r in requirement.release] == [None, 3, None]  # 10 a day x 51/150 = 3.4 -> 3
+
+
+def test_scaling_keeps_an_entry_without_quantity_taking_the_remainder() -> None:
+    from sim.loader import validate_raw
+    from sim.overrides import apportion
+
+    raw = shuttle_raw(10)
+    raw["cargo"]["stuff"]["divisible"] = False
+    raw["requirements"]["stuff"]["release"] = [{"node": "a", "quantity": 6}, {"node": "a", "start_day": 1, "per_day": 2}]
+    requirement = validate_raw(set_value(raw, "requirements.stuff.quantity", 3)).requirements["stuff"]
+    assert requirement.release_quantities() == (2, 1)  # 6:4 of 3 is 1.8 + 1.2 -> 2 + 1
+    assert requirement.release[1].quantity is None and requirement.release[1].per_day == 1
+    assert apportion(1, [0.2, 0.5, 0.3]) == [0, 1, 0]
+    assert apportion(7, [1, 1, 1]) == [3, 2, 2]
+
+
+def _count_runs(monkeypatch: pytest.MonkeyPatch) -> list:
+    """Replace the studies' `run` by one that records its scenarios and fails the test if called."""
+    import sim.studies
+
+    calls: list = []
+
+    def no_run(scenario, **kwargs):
+        calls.append(scenario.name)
+        raise AssertionError("a simulation ran before every scenario was checked")
+
+    monkeypatch.setattr(sim.studies, "run", no_run)
+    return calls
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["sweep", "{s}", "--set", "nodes.a.lat=0:100:50"], "at nodes.a.lat = 100: nodes.a.lat: must be <= 90"),
+    (["sweep", "{s}", "--set", "fleets.planes.count=2:0:1"], "empty range"),
+    (["sweep", "{s}", "--set", "fleets.planes.count=0:2:1"],
+     'at fleets.planes.count = 0: requirements.stuff.routes[0]: route "r", leg "ab": no fleet with carriers serves this leg'),
+    (["size", "{s}", "--vary", "fleets.planes.count", "--range", "0:6"], "at fleets.planes.count = 0: requirements.stuff"),
+    (["size", "{s}", "--vary", "fleets.planes.count", "--range", "1:200000"],
+     "at fleets.planes.count = 200000: fleets.planes.count: must be <= 100000"),
+    # 99,999 aircraft x (480 h / 9 h + 1) movements is over the budget: refused at HI before LO runs
+    (["size", "{s}", "--vary", "fleets.planes.count", "--range", "1:99999"],
+     "at fleets.planes.count = 99999: scenario base is too large to run"),
+])
+def test_sweep_and_size_check_every_scenario_before_the_first_run(argv, message, tmp_path: Path, capsys,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_runs(monkeypatch)
+    scenario = write_toml(tmp_path / "s.toml", shuttle_raw(1000))
+    code = main([a.replace("{s}", str(scenario)) for a in argv] + ["--out", str(tmp_path / "o"), "--quiet"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2
+    assert message in err
+    assert calls == []
+    assert not (tmp_path / "o").exists()
+
+
+def test_sweep_api_raises_with_the_value_before_running(tmp_path: Path) -> None:
+    from sim.errors import ScenarioError
+    from sim.sizing import sweep
+
+    ran: list = []
+    with pytest.raises(ScenarioError) as info:
+        sweep(shuttle_raw(1000), [("nodes.a.lat", [0.0, 45.0, 90.5])], 0.9, ran.append)
+    assert [str(p) for p in info.value.problems] == ["at nodes.a.lat = 90.5: nodes.a.lat: must be <= 90.0, got 90.5"]
+    assert ran == []
+
+
+def test_compare_checks_for_a_shared_class_before_running(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _count_runs(monkeypatch)
+    other = shuttle_raw(1000)
+    other["name"] = "other"
+    other["cargo"] = {"thing": other["cargo"]["stuff"]}
+    other["requirements"] = {"thing": other["requirements"]["stuff"]}
+    a = write_toml(tmp_path / "a.toml", shuttle_raw(1000))
+    b = write_toml(tmp_path / "b.toml", other)
+    assert main(["compare", str(a), str(b), "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert "these scenarios share no cargo class" in capsys.readouterr().err
+    assert calls == []
+
+
+def test_sweep_of_a_fleet_reports_the_smallest_value_met(tmp_path: Path) -> None:
+    # 2,000 t: one aircraft delivers 1,300 t by day 10 (P = 0), two or more deliver all of it (P = 1)
+    out = tmp_path / "sweep"
+    scenario = write_toml(tmp_path / "s.toml", shuttle_raw(2000))
+    assert main(["sweep", str(scenario), "--set", "fleets.planes.count=1:3:1", "--out", str(out), "--quiet"]) == 0
+    doc = json.loads((out / "sweep.json").read_text())
+    assert doc["reading"] == "smallest_met"
+    assert doc["deliverable"] == 2 and isinstance(doc["deliverable"], int)
+    assert doc["message"] == ("fleets.planes.count = 2 is the smallest swept value met with probability >= 0.9 "
+                              "(P = 1.00; at 1, P = 0.00)")
+    values = [p["fleets.planes.count"] for p in doc["points"]]
+    assert values == [1, 2, 3] and all(isinstance(v, int) for v in values)  # whole keys stay whole
+    assert [p["all_met_probability"] for p in doc["points"]] == [0.0, 1.0, 1.0]
+    with open(out / "sweep.csv") as fh:
+        assert [r["fleets.planes.count"] for r in csv.DictReader(fh)] == ["1", "2", "3"]
+
+
+def test_sweep_of_a_quantity_reports_the_largest_value_deliverable(tmp_path: Path) -> None:
+    # one aircraft: 1,300 t by day 10, so 1,000 t is met (P = 1) and 1,500 and 2,000 t are not (P = 0);
+    # the 0.9 crossing interpolates to 1,000 + (1 - 0.9) x 500 = 1,050
+    from sim.sizing import sweep
+
+    result = sweep(shuttle_raw(1000), [("requirements.stuff.quantity", [1000.0, 1500.0, 2000.0])], 0.9,
+                   lambda s: run(s, replications=1, seed=0))
+    assert result.reading == "largest_met"
+    assert [p.all_met_probability for _, p in result.points] == [1.0, 0.0, 0.0]
+    assert [v for (v,), _ in result.points] == [1000, 1500, 2000]
+    assert all(isinstance(v, int) for (v,), _ in result.points)
+    assert result.deliverable == pytest.approx(1050)
+    assert result.deliverable_note.startswith("requirements.stuff.quantity deliverable by the deadline with probability 0.9: about 1,050")
+
+
+def test_sweep_says_so_when_no_value_is_met() -> None:
+    from sim.sizing import sweep
+
+    result = sweep(shuttle_raw(5000), [("fleets.planes.count", [1.0, 2.0])], 0.9, lambda s: run(s, replications=1, seed=0))
+    assert result.deliverable is None
+    assert result.deliverable_note == ("no swept value of fleets.planes.count (1 to 2) is met with probability >= 0.9; "
+                                       "the highest is 0.00, at fleets.planes.count = 1")
+
+
+@pytest.mark.parametrize("key, ps, reading, deliverable, note", [
+    ("fleets.f.count", [0.0, 0.0, 1.0, 1.0, 1.0], "smallest_met", 3, "fleets.f.count = 3 is the smallest swept value met"),
+    ("fleets.f.count", [0.0, 0.95, 0.85, 0.97, 1.0], "smallest_met", 2, "fleets.f.count = 2 is the smallest swept value met"),
+    ("legs.ab.distance_nm", [1.0, 0.95, 0.5, 0.0, 0.0], "largest_met", 2 + 0.05 / 0.45, "about 2 (interpolated between 2, P = 0.95"),
+    ("legs.ab.distance_nm", [0.5, 1.0, 1.0, 0.95, 0.0], "largest_met", 4 + 0.05 / 0.95, "; values below 2 are not"),
+    ("requirements.x.quantity", [1.0] * 5, "largest_met", 5, "every swept value up to requirements.x.quantity = 5 is met"),
+    ("fleets.f.count", [1.0] * 5, "smallest_met", 1, "fleets.f.count = 1 is the smallest swept value met"),
+    ("fleets.f.count", [0.0] * 5, "smallest_met", None, "no swept value of fleets.f.count (1 to 5)"),
+])
+def test_the_deliverable_reading_follows_the_curve(key, ps, reading, deliverable, note) -> None:
+    # the direction is the sign of the least-squares slope of P; a flat curve falls back on the key
+    from sim.sizing import READINGS, _direction, _largest_met, _smallest_met
+
+    curve = list(zip(range(1, 6), ps))
+    direction = _direction(curve, key)
+    assert READINGS[direction] == reading
+    value, text = (_largest_met if reading == "largest_met" else _smallest_met)(curve, 0.9, key)
+    assert value == (pytest.approx(deliverable) if deliverable is not None else None)
+    assert note in text
+    assert "even the smallest" not in text
