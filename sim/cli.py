@@ -18,7 +18,7 @@ from rich.markup import escape
 
 from sim.errors import ScenarioError, UsageError
 
-from sim.runner import DEFAULT_REPLICATIONS
+from sim.runner import DEFAULT_REPLICATIONS, EXECUTORS, MAX_REPLICATIONS
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
 
@@ -27,8 +27,8 @@ class Terminated(BaseException):
     """Raised in the main process when SIGTERM arrives, so cleanup runs as for Ctrl-C."""
 
 
-def _int_at_least(low: int):
-    """An argparse type: a whole number >= `low`, with a message saying which rule failed."""
+def _int_at_least(low: int, high: int | None = None):
+    """An argparse type: a whole number >= `low` (and <= `high`), with a message saying which rule failed."""
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -36,12 +36,16 @@ def _int_at_least(low: int):
             raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:,}, got {value:,}")
         return value
     return parse
 
 
 _positive_int = _int_at_least(1)
 _non_negative_int = _int_at_least(0)
+_replication_count = _int_at_least(1, MAX_REPLICATIONS)
+OUT_HELP = "; an existing folder is replaced only when it is empty or holds this command's results"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario and write its results folder")
     run.add_argument("scenario", type=Path, help="scenario file (TOML)")
-    run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>/)")
-    run.add_argument("--replications", "-n", type=_positive_int, default=None,
-                     help=f"number of replications (default {DEFAULT_REPLICATIONS} when the scenario has an uncertainty block, else 1)")
+    run.add_argument("--out", type=Path, help="results folder (default: results/<scenario name>/)" + OUT_HELP)
+    run.add_argument("--replications", "-n", type=_replication_count, default=None,
+                     help=f"number of replications, at most {MAX_REPLICATIONS:,} (default {DEFAULT_REPLICATIONS} "
+                          "when the scenario has an uncertainty block, else 1)")
     run.add_argument("--deterministic", action="store_true",
                      help="ignore the scenario's uncertainty block: one run at planned values")
     run.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0)")
@@ -61,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker processes (default: all cores)")
     run.add_argument("--replication", type=_non_negative_int, default=None, metavar="K",
                      help="run only replication K of the seed (to rerun a failed one)")
-    run.add_argument("--executor", choices=("process", "dask"), default="process",
+    run.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
                      help="where replications run: local processes (default) or a Dask cluster")
     run.add_argument("--scheduler", metavar="tcp://HOST:PORT", default=None,
                      help="Dask scheduler address (with --executor dask; default: a local cluster)")
@@ -72,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bound = sub.add_parser("bound", help="planning-factor and linear-programming bounds of a scenario (no simulation)")
     bound.add_argument("scenario", type=Path, help="scenario file (TOML)")
-    bound.add_argument("--out", type=Path, help="write bounds.json into this folder")
+    bound.add_argument("--out", type=Path, help="write bounds.json into this folder (missing, empty, "
+                       "or holding a run's results or earlier bounds)")
     bound.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
 
     validate = sub.add_parser("validate", help="check scenario files without running them")
@@ -105,11 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _study_options(parser: argparse.ArgumentParser, default_out: str) -> None:
-    parser.add_argument("--replications", "-n", type=_positive_int, default=None,
-                        help=f"replications per run (default {DEFAULT_REPLICATIONS} with an uncertainty block, else 1)")
+    parser.add_argument("--replications", "-n", type=_replication_count, default=None,
+                        help=f"replications per run, at most {MAX_REPLICATIONS:,} "
+                             f"(default {DEFAULT_REPLICATIONS} with an uncertainty block, else 1)")
     parser.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0), the same for every run")
     parser.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
-    parser.add_argument("--out", type=Path, help=f"results folder (default {default_out})")
+    parser.add_argument("--out", type=Path, help=f"results folder (default {default_out})" + OUT_HELP)
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--force", action="store_true", help="run even scenarios estimated too large to finish")
 
@@ -127,7 +134,7 @@ def _probability(text: str) -> float:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sim` command; returns the exit status."""
     args = build_parser().parse_args(argv)
-    err = Console(stderr=True, highlight=False)
+    err = Console(stderr=True, highlight=False, emoji=False)
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         if args.command == "validate":
@@ -138,9 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _plot(args)
         if args.command == "bound":
             return _bound(args)
-        from sim import studies
-
-        return {"compare": studies.compare_command, "size": studies.size_command, "sweep": studies.sweep_command}[args.command](args)
+        return _study(args)
     except ScenarioError as exc:
         err.print(f"[red]error:[/red] {len(exc.problems)} problem(s) in the scenario:")
         for problem in exc.problems:
@@ -193,9 +198,9 @@ def _validate(args: argparse.Namespace, err: Console) -> int:
 def _run(args: argparse.Namespace, err: Console) -> int:
     from sim.budget import check_size
     from sim.loader import load_scenario
-    from sim.output import write_results
+    from sim.output import MARKERS, check_target, write_results
     from sim.runner import run
-    from sim.terminal import show_summary
+    from sim.terminal import show_failures, show_summary
 
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
@@ -203,10 +208,9 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     if args.deterministic:
         scenario = scenario.planned()
     replications = args.replications or (1 if scenario.uncertainty.empty else DEFAULT_REPLICATIONS)
-    check_size(scenario, replications, args.force)
     out_dir = args.out if args.out is not None else Path("results") / scenario.name
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir}: exists and is not a folder")
+    check_target(out_dir, MARKERS["run"])
+    check_size(scenario, replications, args.force)
     total = 1 if args.replication is not None else replications
     with _progress(total, quiet=args.quiet) as tick:
         result = run(scenario, replications=replications, seed=args.seed, jobs=args.jobs,
@@ -220,10 +224,12 @@ def _run(args: argparse.Namespace, err: Console) -> int:
     if not args.no_bounds:
         result.bounds = _bounds_or_note(scenario)
     written = write_results(result, out_dir)
+    summary = result.summary()
     if not args.quiet:
         from sim.terminal import make_console
 
-        show_summary(result.summary(), make_console(), str(written))
+        show_summary(summary, make_console(), str(written))
+    show_failures(summary, err)  # an error, so shown on stderr even with --quiet
     return EXIT_OK
 
 
@@ -239,14 +245,14 @@ def _bounds_or_note(scenario) -> dict:
 
 def _bound(args: argparse.Namespace) -> int:
     from sim.loader import load_scenario
-    from sim.output import write_json
+    from sim.output import MARKERS, check_target, write_json
     from sim.terminal import make_console, show_bounds
 
     scenario = load_scenario(args.scenario)
+    if args.out is not None:
+        check_target(args.out, MARKERS["bound"])
     bounds = _bounds_or_note(scenario)
     if args.out is not None:  # one file into the folder (which may hold a run's results): written whole, then moved
-        if args.out.exists() and not args.out.is_dir():
-            raise UsageError(f"--out {args.out}: exists and is not a folder")
         args.out.mkdir(parents=True, exist_ok=True)
         partial = args.out / ".bounds.json.partial"
         write_json(partial, {"scenario": scenario.name, **bounds})
@@ -257,11 +263,24 @@ def _bound(args: argparse.Namespace) -> int:
     return EXIT_OK if "error" not in bounds else EXIT_INTERNAL
 
 
+def _study(args: argparse.Namespace) -> int:
+    """Run `sim compare`, `size` or `sweep`, once their results folder is known to be safe to replace."""
+    from sim import studies
+    from sim.output import MARKERS, check_target
+
+    if args.out is None:
+        from sim.overrides import load_raw
+
+        args.out = studies.default_out(args.command, None if args.command == "compare" else load_raw(args.scenario))
+    check_target(args.out, MARKERS[args.command])
+    return {"compare": studies.compare_command, "size": studies.size_command, "sweep": studies.sweep_command}[args.command](args)
+
+
 def _plot(args: argparse.Namespace) -> int:
-    from sim.report import redraw
+    from sim.report import redraw_saved
     from sim.terminal import make_console
 
-    written = redraw(args.results)
+    written = redraw_saved(args.results)
     if not args.quiet:
         make_console().print(f"{len(written)} files redrawn in {escape(str(args.results))}; the report is "
                              f"{escape(str(written[-1]))}", soft_wrap=True)
@@ -282,7 +301,7 @@ class _progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.bar = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=Console(stderr=True),
+                            TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=Console(stderr=True, emoji=False),
                             transient=True)
         self.bar.start()
         self.task = self.bar.add_task("run", total=self.total, rate="")

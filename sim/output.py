@@ -72,21 +72,94 @@ def trip_rows(scenario: Scenario, trips: list[Trip]) -> tuple[list[dict[str, Any
     return rows, [*TRIP_COLUMNS, *classes]
 
 
-@contextmanager
-def atomic_folder(out_dir: Path) -> Iterator[Path]:
-    """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir`, on any error it is removed."""
+# The files that mark a folder as one each command may write (`sim bound` adds bounds.json to a run's folder);
+# only such a folder, or an empty one, is ever replaced.
+MARKERS: dict[str, tuple[str, ...]] = {
+    "run": ("summary.json", "bounds.json"), "bound": ("bounds.json", "summary.json"),
+    "compare": ("compare.json",), "size": ("size.json",), "sweep": ("sweep.json",),
+}
+ANY_RESULTS = tuple(dict.fromkeys(m for names in MARKERS.values() for m in names))
+
+
+def check_target(out_dir: Path, markers: Sequence[str]) -> None:
+    """Raise `UsageError` unless surge-sim may write results folder `out_dir`; call it before any simulation.
+
+    `out_dir` may be missing, an empty folder, or a folder holding one of `markers`. It must not be the
+    current folder, one above it or the home folder, and its nearest existing parent must be a writable folder.
+    """
     out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise UsageError(f"--out {out_dir}: exists and is not a folder")
+    try:
+        _check_not_precious(out_dir)
+        if out_dir.is_symlink():
+            raise UsageError(f"--out {out_dir}: is a symbolic link; give the folder it points to")
+        if out_dir.exists():
+            if not out_dir.is_dir():
+                raise UsageError(f"--out {out_dir}: exists and is not a folder")
+            if not _holds_results(out_dir, markers):
+                raise UsageError(f"--out {out_dir}: exists and is not a surge-sim results folder (it is not empty "
+                                 f"and has no {' or '.join(markers)}); choose another --out or remove it")
+        _check_writable_parent(out_dir)
+    except OSError as exc:
+        raise UsageError(f"--out {out_dir}: cannot use it ({exc.strerror or exc})") from None
+
+
+def _check_not_precious(out_dir: Path) -> None:
+    """Refuse the current folder, any folder above it, and the home folder."""
+    target = out_dir.resolve()
+    here = Path.cwd().resolve()
+    if target == here or target in here.parents:
+        raise UsageError(f"--out {out_dir}: is the current folder or one above it; choose another --out")
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError):  # no home folder known
+        return
+    if target == home:
+        raise UsageError(f"--out {out_dir}: is your home folder; choose another --out")
+
+
+def _holds_results(folder: Path, markers: Sequence[str]) -> bool:
+    """True for an empty folder or one holding any of `markers`."""
+    return any((folder / m).is_file() for m in markers) or not any(folder.iterdir())
+
+
+def _check_writable_parent(out_dir: Path) -> None:
+    """Probe, by creating and removing a temporary folder, that the nearest existing parent is a writable folder."""
+    parent = out_dir.absolute().parent
+    while not parent.exists() and not parent.is_symlink() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UsageError(f"--out {out_dir}: {parent} is not a folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=parent))
+    except OSError as exc:
+        raise UsageError(f"--out {out_dir}: cannot write in {parent} ({exc.strerror or exc})") from None
+
+
+@contextmanager
+def atomic_folder(out_dir: Path, markers: Sequence[str] = ANY_RESULTS) -> Iterator[Path]:
+    """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir`, on any error it is removed.
+
+    `out_dir` is checked by `check_target(out_dir, markers)` first, so a folder not written by surge-sim is never replaced.
+    """
+    out_dir = Path(out_dir)
+    check_target(out_dir, markers)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temporaries(out_dir.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a results folder gets the usual mode
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (set and restored at once: os.umask is the only way to read it portably)."""
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, doc: Any) -> None:
@@ -96,7 +169,7 @@ def write_json(path: Path, doc: Any) -> None:
 
 def write_results(result: RunResult, out_dir: Path) -> Path:
     """Write every output file of a run into `out_dir`, replacing it only once all are written."""
-    with atomic_folder(out_dir) as tmp:
+    with atomic_folder(out_dir, MARKERS["run"]) as tmp:
         summary = result.summary()
         write_json(tmp / "summary.json", summary)
         rows = result.aggregate.delivery_rows()

@@ -123,9 +123,10 @@ def _dask(scenario: Scenario, seed: int, indices: list[int], jobs: int, schedule
         raise UsageError("the dask executor needs the dask extra: pip install -e '.[dask]'") from None
     cluster = None
     if scheduler:
+        _check_scheduler_address(scheduler)
         try:
             client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise UsageError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     else:
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
@@ -158,6 +159,17 @@ def _dask(scenario: Scenario, seed: int, indices: list[int], jobs: int, schedule
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _check_scheduler_address(scheduler: str) -> None:
+    """Raise `UsageError` for a Dask scheduler address that cannot be parsed (before a client is made)."""
+    from distributed.comm import get_address_host_port
+
+    try:
+        get_address_host_port(scheduler)
+    except ValueError as exc:
+        raise UsageError(f"--scheduler {scheduler}: not a scheduler address ({exc}); "
+                         "give one such as tcp://HOST:PORT") from None
 
 
 @dataclass
@@ -213,6 +225,7 @@ class RunResult:
 
 EXECUTORS = ("process", "dask")
 DEFAULT_REPLICATIONS = 200  # replications when a scenario has an uncertainty block and none are asked for
+MAX_REPLICATIONS = 10_000_000  # more is a typing mistake, not a study (and would not fit in memory)
 
 
 def run(scenario: Scenario, replications: int = 1, seed: int = 0, jobs: int = 1,
@@ -226,6 +239,8 @@ def run(scenario: Scenario, replications: int = 1, seed: int = 0, jobs: int = 1,
     """
     if executor not in EXECUTORS:
         raise UsageError(f"unknown executor {executor!r}: choose one of {', '.join(EXECUTORS)}")
+    if only is None and not 1 <= replications <= MAX_REPLICATIONS:
+        raise UsageError(f"replications must be between 1 and {MAX_REPLICATIONS:,}, got {replications:,}")
     indices = [only] if only is not None else list(range(replications))
     agg = Aggregate(scenario, len(indices), seed, first_index=indices[0])
     stream: Iterable[Outcome | Failure]

@@ -50,6 +50,13 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]", "_", name)[:80]
 
 
+def default_out(command: str, raw: dict[str, Any] | None = None) -> Path:
+    """The default results folder of a study: results/compare, or results/<command>-<scenario name>."""
+    if command == "compare":
+        return Path("results") / "compare"
+    return Path("results") / f"{command}-{_safe(str((raw or {}).get('name', 'scenario')))}"
+
+
 def compare_command(args: argparse.Namespace) -> int:
     """Run every scenario on the same seeds; write compare.csv, compare.md and the comparison plots."""
     if len(args.scenarios) < 2:
@@ -67,7 +74,7 @@ def compare_command(args: argparse.Namespace) -> int:
     run_one = _runner(args, replications)
     comparison = Comparison([run_one(s) for s in scenarios])
     rows = comparison.rows()
-    out = args.out or Path("results") / "compare"
+    out = args.out or default_out("compare")
     with atomic_folder(out) as tmp:
         write_csv(tmp / "compare.csv", rows, ("metric", "unit", "scenario", "value", "diff_vs_first", "diff_ci95_low", "diff_ci95_high"))
         (tmp / "compare.md").write_text(markdown_table(comparison, rows), encoding="utf-8")
@@ -110,7 +117,7 @@ def size_command(args: argparse.Namespace) -> int:
     replications = _replications(args, [load_scenario(args.scenario)])
     result = size(raw, args.vary, int(lo), int(hi), args.target_probability, _runner(args, replications),
                   _checker(args, replications))
-    out = args.out or Path("results") / f"size-{_safe(str(raw.get('name', 'scenario')))}"
+    out = args.out or default_out("size", raw)
     rows = [{"value": p.value, "all_met_probability": p.all_met_probability, "ci95_low": p.ci95[0], "ci95_high": p.ci95[1],
              "bottleneck": p.bottleneck} for p in result.points]
     with atomic_folder(out) as tmp:
@@ -143,7 +150,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     replications = _replications(args, [load_scenario(args.scenario)])
     result = sweep(raw, grid, args.target_probability, _runner(args, replications), _checker(args, replications))
     rows = result.rows()
-    out = args.out or Path("results") / f"sweep-{_safe(str(raw.get('name', 'scenario')))}"
+    out = args.out or default_out("sweep", raw)
     with atomic_folder(out) as tmp:
         columns = list(rows[0]) if rows else result.keys
         write_csv(tmp / "sweep.csv", rows, columns)

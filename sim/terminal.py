@@ -11,9 +11,9 @@ from rich.table import Table
 
 
 def make_console(stderr: bool = False) -> Console:
-    """A console for results: the terminal's width, or 160 columns when writing to a file or pipe."""
+    """A console for results: the terminal's width, or 160 columns when writing to a file or pipe; `:name:` stays text."""
     stream = sys.stderr if stderr else sys.stdout
-    return Console(highlight=False, stderr=stderr, width=None if stream.isatty() else 160)
+    return Console(highlight=False, emoji=False, stderr=stderr, width=None if stream.isatty() else 160)
 
 
 def _num(v: float | None, digits: int = 0) -> str:
@@ -27,7 +27,7 @@ def _spread(stats: dict[str, float | None], digits: int = 0, replications: int =
 
 
 def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None = None) -> None:
-    """Print the verdict, the movement counts and the busiest resources of a run."""
+    """Print the verdict, the movement counts and the busiest resources of a run (failures: `show_failures`)."""
     reps = summary["replications_completed"]
     title = escape(summary["title"] or summary["scenario"])
     console.print(f"[bold]{title}[/bold]  start {summary['start_date']}, deadline day {summary['deadline_day']:g} "
@@ -68,12 +68,19 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
         console.print(f"Bottleneck (highest mean utilization): [bold]{escape(summary['bottleneck'])}[/bold]")
     if "bounds" in summary:
         show_bounds(summary, console)
-    if summary["failed_replications"]:
-        console.print(f"[red]{len(summary['failed_replications'])} replication(s) failed[/red]; rerun one with --replication K:")
-        for f in summary["failed_replications"][:10]:
-            console.print(f"  replication {f['index']}: {escape(f['error'])}")
     if out_dir:
         console.print(f"Results written to {escape(out_dir)}")
+
+
+def show_failures(summary: dict[str, Any], console: Console) -> None:
+    """Say which replications failed and how to rerun one (nothing when none failed); meant for stderr, even with -q."""
+    failed = summary["failed_replications"]
+    if not failed:
+        return
+    console.print(f"[red]{len(failed)} replication(s) failed[/red] and are left out of the results; "
+                  "rerun one with --replication K:", soft_wrap=True)
+    for f in failed[:10]:
+        console.print(f"  replication {f['index']}: {escape(f['error'])}", soft_wrap=True)
 
 
 def show_bounds(summary: dict[str, Any], console: Console) -> None:

@@ -268,13 +268,19 @@ def _damage_scenario_json(folder: Path) -> None:
     (_damage_closure_day, "damaged or was edited"),
     (_damage_scenario_json, "scenario_resolved.json: cannot read it"),
 ])
-def test_a_damaged_results_folder_is_a_usage_error_naming_the_folder(results, tmp_path, damage, named):
+def test_a_damaged_results_folder_is_a_usage_error_naming_the_folder(results, tmp_path, capsys, damage, named):
+    from sim.cli import main
+
     folder = tmp_path / "damaged"
     shutil.copytree(results, folder)
     damage(folder)
     with pytest.raises(UsageError, match=named) as info:
         redraw_saved(folder)
     assert str(folder) in str(info.value)
+    capsys.readouterr()
+    assert main(["plot", str(folder)]) == 2  # sim plot: exit 2 with the message, not an internal error
+    err = " ".join(capsys.readouterr().err.split())
+    assert named in err and "internal error" not in err
 
 
 def test_a_file_given_as_results_folder_is_named_as_a_file(tmp_path):
