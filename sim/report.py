@@ -15,19 +15,17 @@ folder gives the same bytes.
 from __future__ import annotations
 
 import base64
-import csv
 import datetime as dt
-import html
 import json
-import math
 import os
 import struct
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sim.errors import UsageError
+from sim.html_page import esc, fmt_num, html_table, page
+from sim.saved import Saved, load
 
 REPORT = "report.html"
 # picture file (PNG; an SVG is written beside each) -> what it shows
@@ -40,69 +38,6 @@ FIGURES = {
     "fleet_timeline.png": "fleet timeline",
     "network_map.png": "network map",
 }
-
-
-# --- reading a results folder ---------------------------------------------------------------------
-
-
-@dataclass
-class Saved:
-    """The saved files of one results folder, as plain data."""
-
-    folder: Path
-    summary: dict[str, Any]
-    scenario: dict[str, Any] = field(default_factory=dict)  # {} when scenario_resolved.json is absent
-    deliveries: list[dict[str, str]] = field(default_factory=list)
-    utilization: list[dict[str, str]] = field(default_factory=list)
-    trips: list[dict[str, str]] = field(default_factory=list)
-    replications: list[dict[str, str]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # optional files not found
-
-    def closure_days(self) -> dict[str, list[float]]:
-        """Closure day of each class per replication, from replications.csv (inf when never closed)."""
-        out: dict[str, list[float]] = {}
-        for cls in self.summary.get("classes", {}):
-            key = f"{cls}_closure_day"
-            out[cls] = [float(r[key]) if r.get(key) not in (None, "") else math.inf for r in self.replications]
-        return out
-
-
-def load(results_dir: Path) -> Saved:
-    """Read a results folder written by `sim run`; raise `UsageError` when it is not one."""
-    folder = Path(results_dir)
-    if folder.exists() and not folder.is_dir():
-        raise UsageError(f"{folder}: is a file, not a results folder (give the folder that sim run wrote)")
-    if not folder.is_dir():
-        raise UsageError(f"{folder}: no such results folder")
-    summary_file = folder / "summary.json"
-    if not summary_file.is_file():
-        raise UsageError(f"{folder}: not a results folder (no summary.json)")
-    try:
-        summary = json.loads(summary_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UsageError(f"{summary_file}: cannot read it ({exc})") from None
-    if not isinstance(summary, dict) or not isinstance(summary.get("classes"), dict):
-        raise UsageError(f"{summary_file}: not a surge-sim summary (no classes)")
-    saved = Saved(folder, summary)
-    scenario_file = folder / "scenario_resolved.json"
-    if scenario_file.is_file():
-        try:
-            saved.scenario = json.loads(scenario_file.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise UsageError(f"{scenario_file}: cannot read it ({exc})") from None
-        if not isinstance(saved.scenario, dict):
-            raise UsageError(f"{scenario_file}: not a resolved scenario (not a JSON object)")
-    else:
-        saved.missing.append(scenario_file.name)
-    for name, attr in (("deliveries.csv", "deliveries"), ("utilization_daily.csv", "utilization"),
-                       ("trips.csv", "trips"), ("replications.csv", "replications")):
-        path = folder / name
-        if path.is_file():
-            with open(path, newline="", encoding="utf-8") as fh:
-                setattr(saved, attr, list(csv.DictReader(fh)))
-        else:
-            saved.missing.append(name)
-    return saved
 
 
 # --- pictures ----------------------------------------------------------------------------------------
@@ -199,112 +134,32 @@ def render(saved: Saved) -> str:
         ("reproduce", "Reproducing these results", _reproduce(saved)),
     ]
     title = s.get("title") or s.get("scenario", "")
-    nav = " · ".join(f'<a href="#{sid}">{_e(name)}</a>' for sid, name, _ in sections)
-    body = "\n".join(f'<section id="{sid}">\n<h2>{_e(name)}</h2>\n{content}\n</section>' for sid, name, content in sections)
+    nav = " · ".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in sections)
+    body = "\n".join(f'<section id="{sid}">\n<h2>{esc(name)}</h2>\n{content}\n</section>' for sid, name, content in sections)
     description = saved.scenario.get("description", "")
     return page(f"{title}: can it arrive by {_date_text(s.get('deadline_date'))}?", f"""<header>
-<h1>{_e(title)}</h1>
-<p class="sub">Scenario <code>{_e(s.get("scenario", ""))}</code> · start {_e(_date_text(s.get("start_date")))} ·
-deadline {_e(_date_text(s.get("deadline_date")))} (day {_num(s.get("deadline_day"))}) ·
-{_e(_reps(s))} · seed {_e(str(s.get("seed", "")))}</p>
-{f'<p class="description">{_e(description)}</p>' if description else ""}
+<h1>{esc(title)}</h1>
+<p class="sub">Scenario <code>{esc(s.get("scenario", ""))}</code> · start {esc(_date_text(s.get("start_date")))} ·
+deadline {esc(_date_text(s.get("deadline_date")))} (day {fmt_num(s.get("deadline_day"))}) ·
+{esc(_reps(s))} · seed {esc(str(s.get("seed", "")))}</p>
+{f'<p class="description">{esc(description)}</p>' if description else ""}
 <nav>{nav}</nav>
 </header>
 {body}""", generator=str(s.get("reproduce", {}).get("version", "")))
 
 
-def page(title: str, main: str, generator: str = "") -> str:
-    """A whole self-contained HTML page: `title` (plain text, escaped here) and `main` (HTML, already escaped)."""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="surge-sim {_e(generator)}">
-<title>{_e(title)}</title>
-<style>{CSS}</style>
-</head>
-<body>
-<main>
-{main}
-</main>
-</body>
-</html>
-"""
-
-
-CSS = """
-:root { --ink: #1d2329; --muted: #5f6b76; --line: #d9dee3; --good: #1e7b34; --warn: #a86500; --bad: #b3261e; }
-* { box-sizing: border-box; }
-body { margin: 0; background: #f4f5f7; color: var(--ink);
-       font: 15px/1.5 "DejaVu Sans", "Segoe UI", Helvetica, Arial, sans-serif; }
-main { max-width: 1120px; margin: 0 auto; padding: 24px 32px 48px; background: #fff; }
-h1 { font-size: 26px; margin: 0 0 6px; }
-h2 { font-size: 20px; margin: 36px 0 10px; padding-top: 8px; border-top: 2px solid var(--line); }
-h3 { font-size: 16px; margin: 22px 0 8px; }
-p.sub, p.note, figcaption, .muted { color: var(--muted); }
-p.sub { margin: 0 0 8px; }
-nav { font-size: 13.5px; margin-top: 10px; }
-nav a { color: #1a5fa8; text-decoration: none; }
-code { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.92em; background: #f1f3f5;
-       padding: 0 3px; border-radius: 3px; }
-.headline { font-size: 18px; padding: 12px 16px; border-left: 6px solid var(--muted); background: #f7f8fa; margin: 8px 0 14px; }
-.headline.good { border-color: var(--good); } .headline.warn { border-color: var(--warn); }
-.headline.bad { border-color: var(--bad); }
-table { border-collapse: collapse; width: 100%; margin: 8px 0 14px; font-size: 13.5px; }
-th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: left; vertical-align: top; }
-th { background: #f1f3f5; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.status { font-weight: 600; white-space: nowrap; }
-table.verdict td:last-child { white-space: nowrap; }
-.status.good { color: var(--good); } .status.warn { color: var(--warn); } .status.bad { color: var(--bad); }
-figure { margin: 14px 0 22px; }
-figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
-figcaption { font-size: 13px; margin-top: 4px; }
-details { margin: 8px 0; } summary { cursor: pointer; color: #1a5fa8; }
-pre { background: #f6f8fa; padding: 10px; overflow-x: auto; font-size: 12.5px; }
-.warning { background: #fff4e5; border-left: 6px solid var(--warn); padding: 8px 12px; }
-@media print { body { background: #fff; } main { padding: 0; } h2 { break-before: auto; } figure { break-inside: avoid; } }
-"""
-
-
 # --- small formatting helpers -------------------------------------------------------------------------
-
-
-def _e(text: Any) -> str:
-    """HTML-escaped text (quotes too): every piece of scenario text goes through this."""
-    return html.escape("" if text is None else str(text), quote=True)
-
-
-def _num(value: Any, digits: int | None = None) -> str:
-    """A number with thousands separators, '–' when absent.
-
-    Without `digits`: whole numbers and numbers of 100 or more without decimals, others with up to two.
-    """
-    if value is None or value == "" or isinstance(value, bool):
-        return "–" if not isinstance(value, bool) else _e(str(value).lower())
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return _e(value)
-    if not math.isfinite(x):
-        return "–"
-    if digits is not None:
-        return _e(f"{x:,.{digits}f}")
-    if abs(x - round(x)) < 1e-9 or abs(x) >= 100:
-        return _e(f"{x:,.0f}")
-    return _e(f"{x:,.2f}".rstrip("0").rstrip("."))
 
 
 def _plural(n: Any, word: str, plural: str | None = None) -> str:
     one = n is not None and float(n) == 1
-    return f"{_num(n)} {word if one else plural or word + 's'}"
+    return f"{fmt_num(n)} {word if one else plural or word + 's'}"
 
 
 def _pct(value: Any) -> str:
     if value is None:
         return "–"
-    return _e(f"{100 * float(value):.0f}%")
+    return esc(f"{100 * float(value):.0f}%")
 
 
 def _date_text(iso: Any) -> str:
@@ -334,15 +189,6 @@ def _status(p: float | None, many: bool = True) -> tuple[str, str]:
     return "unlikely", "bad"
 
 
-def _table(headers: list[str], rows: Iterable[list[str]], numeric: Iterable[int] = ()) -> str:
-    """A table from already-escaped cell HTML; `numeric` columns are right-aligned."""
-    nums = set(numeric)
-    head = "".join(f'<th{" class=num" if i in nums else ""}>{h}</th>' for i, h in enumerate(headers))
-    body = "\n".join("<tr>" + "".join(f'<td{" class=num" if i in nums else ""}>{c}</td>' for i, c in enumerate(r)) + "</tr>"
-                     for r in rows)
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
-
-
 def _png_size(data: bytes) -> tuple[int, int] | None:
     if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
         return None
@@ -353,19 +199,19 @@ def _figure(saved: Saved, name: str, alt: str, caption: str) -> str:
     """The picture `name` of the folder embedded as a PNG data URI, or a note that it is missing."""
     path = saved.folder / name
     if not path.is_file():
-        return f'<p class="note">(No picture: {_e(name)} is not in this results folder.)</p>'
+        return f'<p class="note">(No picture: {esc(name)} is not in this results folder.)</p>'
     data = path.read_bytes()
     size = _png_size(data)
     dims = f' width="{size[0]}" height="{size[1]}"' if size else ""
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    return (f'<figure>\n<img src="{uri}" alt="{_e(alt)}"{dims}>\n'
-            f'<figcaption>{caption} <span class="muted">({_e(name)}; SVG beside it)</span></figcaption>\n</figure>')
+    return (f'<figure>\n<img src="{uri}" alt="{esc(alt)}"{dims}>\n'
+            f'<figcaption>{caption} <span class="muted">({esc(name)}; SVG beside it)</span></figcaption>\n</figure>')
 
 
 def _class_label(saved: Saved, cls: str) -> str:
     info = saved.summary["classes"][cls]
     name = info.get("name") or cls
-    return f"{_e(name)}<br><code>{_e(cls)}</code>" if name != cls else f"<code>{_e(cls)}</code>"
+    return f"{esc(name)}<br><code>{esc(cls)}</code>" if name != cls else f"<code>{esc(cls)}</code>"
 
 
 def _range(stats: dict[str, Any] | None, fmt: Callable[[Any], str], many: bool) -> str:
@@ -390,33 +236,33 @@ def _verdict(saved: Saved) -> str:
     def closure(info: dict[str, Any], key: str, short: bool = False) -> str:
         value = (info.get("closure_date") or {}).get(key)
         if value:
-            return _e(dt.date.fromisoformat(value).strftime("%d %b") if short else _date_text(value))
-        return _e(f"after {horizon_end:%d %b %Y}" if horizon_end else "not closed")
+            return esc(dt.date.fromisoformat(value).strftime("%d %b") if short else _date_text(value))
+        return esc(f"after {horizon_end:%d %b %Y}" if horizon_end else "not closed")
 
     rows = []
     for cls, info in s["classes"].items():
         unit = info.get("unit", "")
         words, css = _status(info.get("p_met"), many)
         ci = info.get("p_met_ci95") or [None, None]
-        delivered = _range(info.get("delivered_by_deadline"), _num, many)
+        delivered = _range(info.get("delivered_by_deadline"), fmt_num, many)
         share = (info.get("fraction_by_deadline") or {}).get("p50")
         closes = closure(info, "p50")
         if many:
             closes += f'<br><span class="muted">({closure(info, "p10", True)} – {closure(info, "p90", True)})</span>'
         rows.append([
             _class_label(saved, cls),
-            f"{_num(info.get('target'))} {_e(unit)}",
-            f"{delivered} {_e(unit)}<br><span class=muted>{_pct(share)} of target{' (P50)' if many else ''}</span>",
+            f"{fmt_num(info.get('target'))} {esc(unit)}",
+            f"{delivered} {esc(unit)}<br><span class=muted>{_pct(share)} of target{' (P50)' if many else ''}</span>",
             f"{_pct(info.get('p_met'))}" + (f' <span class="muted">({_pct(ci[0])}–{_pct(ci[1])})</span>' if many else ""),
-            f'<span class="status {css}">{_e(words)}</span>',
+            f'<span class="status {css}">{esc(words)}</span>',
             closes,
         ])
     if many:
-        headers = ["Cargo class", "Target", f"Delivered by {_e(deadline)}: P50 (P10–P90)", "P(met by deadline) (95% CI)",
+        headers = ["Cargo class", "Target", f"Delivered by {esc(deadline)}: P50 (P10–P90)", "P(met by deadline) (95% CI)",
                    "Verdict", "Closure date: P50 (P10–P90)"]
     else:
-        headers = ["Cargo class", "Target", f"Delivered by {_e(deadline)}", "Met by deadline", "Verdict", "Closure date"]
-    table = _table(headers, rows, numeric=(1, 2, 3)).replace("<table>", '<table class="verdict" id="verdict-table">', 1)
+        headers = ["Cargo class", "Target", f"Delivered by {esc(deadline)}", "Met by deadline", "Verdict", "Closure date"]
+    table = html_table(headers, rows, numeric=(1, 2, 3)).replace("<table>", '<table class="verdict" id="verdict-table">', 1)
     p = s.get("all_met_probability")
     ci = s.get("all_met_ci95") or [None, None]
     words, css = _status(p, many)
@@ -426,25 +272,25 @@ def _verdict(saved: Saved) -> str:
     elif not many:
         met = sum(1 for i in s["classes"].values() if (i.get("p_met") or 0) >= 1)
         headline = (f"In this single run, <strong>{met} of {n_classes}</strong> targets are met by the deadline, "
-                    f"{_e(deadline)}: <strong>{'every target met' if met == n_classes else 'not every target met'}</strong>.")
+                    f"{esc(deadline)}: <strong>{'every target met' if met == n_classes else 'not every target met'}</strong>.")
     else:
         headline = (f"Every target ({n_classes} cargo class{'es' if n_classes != 1 else ''}) is met by the deadline, "
-                    f"{_e(deadline)}, in <strong>{_pct(p)}</strong> "
-                    f"of {_e(_reps(s))}" + (f" (95% CI {_pct(ci[0])}–{_pct(ci[1])})" if many else "") +
-                    f": <strong>{_e(words)}</strong>.")
+                    f"{esc(deadline)}, in <strong>{_pct(p)}</strong> "
+                    f"of {esc(_reps(s))}" + (f" (95% CI {_pct(ci[0])}–{_pct(ci[1])})" if many else "") +
+                    f": <strong>{esc(words)}</strong>.")
     latest = [i.get("closure_day", {}).get("p50") for i in s["classes"].values()]
     extra = ""
     if latest and all(v is not None for v in latest):
         last_cls = max(s["classes"], key=lambda c: s["classes"][c]["closure_day"]["p50"])
-        extra = (f"<p>The last class to close is {_e(s['classes'][last_cls].get('name') or last_cls)}, "
-                 f"on {_e(_date_text(s['classes'][last_cls]['closure_date']['p50']))}{' (P50)' if many else ''}.</p>")
+        extra = (f"<p>The last class to close is {esc(s['classes'][last_cls].get('name') or last_cls)}, "
+                 f"on {esc(_date_text(s['classes'][last_cls]['closure_date']['p50']))}{' (P50)' if many else ''}.</p>")
     failed = s.get("failed_replications") or []
     warn = ""
     if failed:
         warn = (f'<p class="warning">{len(failed)} replication(s) failed and are left out of every figure: '
-                + ", ".join(_e(str(f.get("index"))) for f in failed[:20]) + (" …" if len(failed) > 20 else "") + "</p>")
+                + ", ".join(esc(str(f.get("index"))) for f in failed[:20]) + (" …" if len(failed) > 20 else "") + "</p>")
     bottleneck = s.get("bottleneck")
-    neck = (f"<p>Bottleneck (highest mean utilization): <strong>{_e(bottleneck)}</strong>; "
+    neck = (f"<p>Bottleneck (highest mean utilization): <strong>{esc(bottleneck)}</strong>; "
             'see <a href="#time">where the time goes</a>.</p>') if bottleneck else ""
     explain = ('<p class="note">P50 is the median over replications, P10–P90 the range that holds 80% of them; '
                "a target is met when the whole quantity has reached the hand-over by the deadline. "
@@ -469,12 +315,12 @@ def _movements(saved: Saved) -> str:
     for group, label in (("flights", "flights"), ("sailings", "sailings"), ("land_trips", "land trips")):
         for ctype, stats in (s.get(group) or {}).items():
             name = carriers.get(ctype, {}).get("name", "")
-            rows.append([_e(label), f"<code>{_e(ctype)}</code>" + (f" {_e(name)}" if name else ""),
-                         _range(stats, _num, many)])
-    table = _table(["Kind", "Carrier type", "Loaded movements: P50" + (" (P10–P90)" if many else "")], rows, numeric=(2,))
+            rows.append([esc(label), f"<code>{esc(ctype)}</code>" + (f" {esc(name)}" if name else ""),
+                         _range(stats, fmt_num, many)])
+    table = html_table(["Kind", "Carrier type", "Loaded movements: P50" + (" (P10–P90)" if many else "")], rows, numeric=(2,))
     tonnes = s.get("tonnes_by_mode") or {}
-    trows = [[_e(m), _range(v, _num, many)] for m, v in tonnes.items()]
-    ttable = _table(["Mode", "Tonnes moved: P50" + (" (P10–P90)" if many else "")], trows, numeric=(1,))
+    trows = [[esc(m), _range(v, fmt_num, many)] for m, v in tonnes.items()]
+    ttable = html_table(["Mode", "Tonnes moved: P50" + (" (P10–P90)" if many else "")], trows, numeric=(1,))
     return (_figure(saved, "movements.png", "Bar charts of flights, sailings and land trips per carrier type, and tonnes by mode",
                     "Loaded movements per carrier type and tonnes moved per mode (bars: P50; whiskers: P10–P90). "
                     "Tonnes count each leg, so cargo that flies and then goes by road counts under both.")
@@ -488,27 +334,27 @@ def _where_time_goes(saved: Saved) -> str:
     parts = []
     if neck:
         row = next((r for r in rows if r.get("resource") == neck), {})
-        parts.append(f'<p class="headline warn">Bottleneck: <strong>{_e(neck)}</strong>, '
+        parts.append(f'<p class="headline warn">Bottleneck: <strong>{esc(neck)}</strong>, '
                      f"{_pct(row.get('utilization'))} utilized over the active period, "
-                     f"{_num(row.get('queue_h'))} carrier-hours of queueing for it per replication (mean).</p>")
+                     f"{fmt_num(row.get('queue_h'))} carrier-hours of queueing for it per replication (mean).</p>")
     else:
         parts.append('<p class="note">No constrained resource was measured.</p>')
     total_queue = sum(float(r.get("queue_h") or 0) for r in rows)
     top_queue = max(rows, key=lambda r: float(r.get("queue_h") or 0), default=None)
     if top_queue and float(top_queue.get("queue_h") or 0) > 0:
-        parts.append(f"<p>Carriers spent {_num(total_queue)} carrier-hours queueing in all (mean per replication); "
-                     f"the most at <strong>{_e(top_queue['resource'])}</strong> ({_num(top_queue.get('queue_h'))} h).</p>")
+        parts.append(f"<p>Carriers spent {fmt_num(total_queue)} carrier-hours queueing in all (mean per replication); "
+                     f"the most at <strong>{esc(top_queue['resource'])}</strong> ({fmt_num(top_queue.get('queue_h'))} h).</p>")
     parts.append(_figure(saved, "utilization.png", "Daily utilization of each airfield, berth and land-handling resource",
                          "Share of each node resource's capacity in use per day (mean over replications). "
                          "Fleets are in the next picture and the table."))
     parts.append(_figure(saved, "queueing.png", "Utilization and queueing hours per constrained resource",
                          "Mean utilization over the active period and the carrier-hours spent queueing, per resource; "
                          "the bottleneck in red."))
-    table_rows = [[("<strong>" + _e(r.get("resource")) + "</strong>") if r.get("resource") == neck else _e(r.get("resource")),
-                   _e(str(r.get("kind", "")).replace("_", " ")), _e(r.get("where", "")), _num(r.get("capacity")),
-                   _pct(r.get("utilization")), _num(r.get("queue_h"))] for r in rows]
+    table_rows = [[("<strong>" + esc(r.get("resource")) + "</strong>") if r.get("resource") == neck else esc(r.get("resource")),
+                   esc(str(r.get("kind", "")).replace("_", " ")), esc(r.get("where", "")), fmt_num(r.get("capacity")),
+                   _pct(r.get("utilization")), fmt_num(r.get("queue_h"))] for r in rows]
     parts.append("<details><summary>Every constrained resource (table)</summary>" +
-                 _table(["Resource", "Kind", "Where", "Capacity", "Utilization", "Queueing (carrier-h)"], table_rows,
+                 html_table(["Resource", "Kind", "Where", "Capacity", "Utilization", "Queueing (carrier-h)"], table_rows,
                         numeric=(3, 4, 5)) + "</details>")
     return "\n".join(parts)
 
@@ -518,7 +364,7 @@ def _fleet(saved: Saved) -> str:
     if not saved.trips:
         return '<p class="note">No trip log in this results folder (trips.csv is missing or empty).</p>' + \
             _figure(saved, "fleet_timeline.png", "Fleet timeline", "")
-    return (f"<p>One row per carrier in the representative replication (number {_e(rep)}: the one whose last class "
+    return (f"<p>One row per carrier in the representative replication (number {esc(rep)}: the one whose last class "
             "closed nearest the median); each loaded trip shows loading, moving and unloading.</p>"
             + _figure(saved, "fleet_timeline.png", "Timeline of each aircraft, vessel and vehicle: loading, moving, unloading",
                       "Bars: loading (pale), moving loaded (mode colour), unloading (dark); the thin grey line spans the "
@@ -532,26 +378,26 @@ def _map(saved: Saved) -> str:
 
     tonnes = leg_tonnes(saved.trips)
     legs = saved.scenario.get("legs", {})
-    rows = [[f"<code>{_e(lid)}</code>", _e(leg.get("mode")), _e(leg.get("from")), _e(leg.get("to")),
-             _num(tonnes.get(lid, 0.0))] for lid, leg in legs.items()]
+    rows = [[f"<code>{esc(lid)}</code>", esc(leg.get("mode")), esc(leg.get("from")), esc(leg.get("to")),
+             fmt_num(tonnes.get(lid, 0.0))] for lid, leg in legs.items()]
     return (_figure(saved, "network_map.png", "Map of the network: nodes, and routes by mode with width by tonnes moved",
                     "Nodes at their coordinates; legs coloured by mode, line width by tonnes moved in the representative "
                     "replication (dotted: nothing moved). Air legs are drawn as great circles, others as straight lines.")
             + "<details><summary>Tonnes moved per leg (representative replication)</summary>"
-            + _table(["Leg", "Mode", "From", "To", "Tonnes"], rows, numeric=(4,)) + "</details>")
+            + html_table(["Leg", "Mode", "From", "To", "Tonnes"], rows, numeric=(4,)) + "</details>")
 
 
 def _assumptions(saved: Saved) -> str:
     sc = saved.scenario
     if not sc:
         return '<p class="note">scenario_resolved.json is not in this results folder: the assumptions cannot be shown.</p>'
-    parts = [f"<p>The resolved scenario <code>{_e(sc.get('name', ''))}</code> (after library and <code>extends</code> merges): "
-             f"start {_e(_date_text(sc.get('start_date')))}, deadline day {_num(sc.get('deadline_days'))}, horizon "
-             f"{_num(sc.get('horizon_days'))} days. Each item's <code>source</code> is shown where the scenario gives one; "
+    parts = [f"<p>The resolved scenario <code>{esc(sc.get('name', ''))}</code> (after library and <code>extends</code> merges): "
+             f"start {esc(_date_text(sc.get('start_date')))}, deadline day {fmt_num(sc.get('deadline_days'))}, horizon "
+             f"{fmt_num(sc.get('horizon_days'))} days. Each item's <code>source</code> is shown where the scenario gives one; "
              "the comments in the scenario file give line-by-line sources where its author wrote them.</p>"]
 
     def src(item: dict[str, Any]) -> str:
-        return _e(item.get("source", "")) or '<span class="muted">–</span>'
+        return esc(item.get("source", "")) or '<span class="muted">–</span>'
 
     nodes = sc.get("nodes", {})
     rows = []
@@ -562,39 +408,39 @@ def _assumptions(saved: Saved) -> str:
         if n.get("berths") is not None:
             caps.append(_plural(n["berths"], "berth"))
         if n.get("handling_rate_t_per_day") is not None:
-            caps.append(f"{_num(n['handling_rate_t_per_day'])} t/day per berth")
+            caps.append(f"{fmt_num(n['handling_rate_t_per_day'])} t/day per berth")
         if n.get("throughput_t_per_day") is not None:
-            caps.append(f"{_num(n['throughput_t_per_day'])} t/day land handling")
+            caps.append(f"{fmt_num(n['throughput_t_per_day'])} t/day land handling")
         hours = n.get("operating_hours_per_day")
         if hours is not None and float(hours) < 24:
-            caps.append(f"open {_num(hours)} h/day from {_num(n.get('opens_at_h'))} h")
+            caps.append(f"open {fmt_num(hours)} h/day from {fmt_num(n.get('opens_at_h'))} h")
         for c in n.get("closures") or []:
-            caps.append(f"closed days {_num(c.get('start_day'))}–{_num(c.get('end_day'))}" +
-                        (f" ({_e(c.get('reason'))})" if c.get("reason") else ""))
-        rows.append([f"<code>{_e(nid)}</code><br>{_e(n.get('name', ''))}", _e(str(n.get("kind", "")).replace("_", " ")),
-                     _e(f"{float(n.get('lat', 0)):.2f}, {float(n.get('lon', 0)):.2f}"),
+            caps.append(f"closed days {fmt_num(c.get('start_day'))}–{fmt_num(c.get('end_day'))}" +
+                        (f" ({esc(c.get('reason'))})" if c.get("reason") else ""))
+        rows.append([f"<code>{esc(nid)}</code><br>{esc(n.get('name', ''))}", esc(str(n.get("kind", "")).replace("_", " ")),
+                     esc(f"{float(n.get('lat', 0)):.2f}, {float(n.get('lon', 0)):.2f}"),
                      "<br>".join(caps) or '<span class="muted">not constrained</span>', src(n)])
-    parts.append("<h3>Nodes and capacities</h3>" + _table(["Node", "Kind", "Lat, lon", "Capacities", "Source"], rows))
+    parts.append("<h3>Nodes and capacities</h3>" + html_table(["Node", "Kind", "Lat, lon", "Capacities", "Source"], rows))
 
     carriers = sc.get("carriers", {})
     rows = []
     for fid, f in sc.get("fleets", {}).items():
         size = (_plural(f["count"], "carrier") if f.get("count") is not None
-                else f"{_num(f.get('departures_per_day'))} departures/day (scheduled)")
+                else f"{fmt_num(f.get('departures_per_day'))} departures/day (scheduled)")
         ctype = f.get("carrier", "")
-        rows.append([f"<code>{_e(fid)}</code>", f"<code>{_e(ctype)}</code><br>{_e(carriers.get(ctype, {}).get('name', ''))}",
-                     size, _num(f.get("available_from_day")), ", ".join(_e(x) for x in f.get("legs", [])), src(f)])
-    parts.append("<h3>Fleets</h3>" + _table(["Fleet", "Carrier type", "Size", "Available from day", "Legs", "Source"], rows,
+        rows.append([f"<code>{esc(fid)}</code>", f"<code>{esc(ctype)}</code><br>{esc(carriers.get(ctype, {}).get('name', ''))}",
+                     size, fmt_num(f.get("available_from_day")), ", ".join(esc(x) for x in f.get("legs", [])), src(f)])
+    parts.append("<h3>Fleets</h3>" + html_table(["Fleet", "Carrier type", "Size", "Available from day", "Legs", "Source"], rows,
                                             numeric=(3,)))
 
     rows = []
     for cid, c in carriers.items():
         speed = next(((k, c[k]) for k in ("block_speed_kn", "speed_kn", "speed_kmh") if c.get(k) is not None), None)
-        speed_text = f"{_num(speed[1])} {'kn' if speed[0] != 'speed_kmh' else 'km/h'}" if speed else "–"
-        ground = "–" if c.get("load_time_h") is None else f"{_num(c.get('load_time_h'))} / {_num(c.get('unload_time_h'))} h"
-        rows.append([f"<code>{_e(cid)}</code><br>{_e(c.get('name', ''))}", _e(c.get("mode", "")), _num(c.get("payload_t")),
-                     _num(c.get("pallet_positions")), speed_text, ground, src(c)])
-    parts.append("<h3>Carrier types</h3>" + _table(["Carrier type", "Mode", "Payload (t)", "Pallet positions", "Speed",
+        speed_text = f"{fmt_num(speed[1])} {'kn' if speed[0] != 'speed_kmh' else 'km/h'}" if speed else "–"
+        ground = "–" if c.get("load_time_h") is None else f"{fmt_num(c.get('load_time_h'))} / {fmt_num(c.get('unload_time_h'))} h"
+        rows.append([f"<code>{esc(cid)}</code><br>{esc(c.get('name', ''))}", esc(c.get("mode", "")), fmt_num(c.get("payload_t")),
+                     fmt_num(c.get("pallet_positions")), speed_text, ground, src(c)])
+    parts.append("<h3>Carrier types</h3>" + html_table(["Carrier type", "Mode", "Payload (t)", "Pallet positions", "Speed",
                                                     "Load / unload", "Source"], rows, numeric=(2, 3, 4)))
 
     cargo = sc.get("cargo", {})
@@ -604,28 +450,28 @@ def _assumptions(saved: Saved) -> str:
         c = cargo.get(cls, {})
         releases = []
         for r in req.get("release") or []:
-            q = _num(r.get("quantity")) if r.get("quantity") is not None else "the rest"
-            rate = f" at {_num(r.get('per_day'))}/day" if r.get("per_day") is not None else ""
-            releases.append(f"{q} at {_e(r.get('node'))} from day {_num(r.get('start_day'))}{rate}")
-        route_names = [f"<code>{_e(r)}</code> {_e(routes.get(r, {}).get('name', ''))}".rstrip()
+            q = fmt_num(r.get("quantity")) if r.get("quantity") is not None else "the rest"
+            rate = f" at {fmt_num(r.get('per_day'))}/day" if r.get("per_day") is not None else ""
+            releases.append(f"{q} at {esc(r.get('node'))} from day {fmt_num(r.get('start_day'))}{rate}")
+        route_names = [f"<code>{esc(r)}</code> {esc(routes.get(r, {}).get('name', ''))}".rstrip()
                        for r in req.get("routes") or []]
-        rows.append([f"<code>{_e(cls)}</code><br>{_e(c.get('name', ''))}", f"{_num(req.get('quantity'))} {_e(c.get('unit', ''))}",
-                     _num(c.get("unit_weight_t")), "<br>".join(releases), "<br>".join(route_names), src(c)])
-    parts.append("<h3>Cargo targets</h3>" + _table(["Class", "Target", "Unit weight (t)", "Released", "Routes", "Source"],
+        rows.append([f"<code>{esc(cls)}</code><br>{esc(c.get('name', ''))}", f"{fmt_num(req.get('quantity'))} {esc(c.get('unit', ''))}",
+                     fmt_num(c.get("unit_weight_t")), "<br>".join(releases), "<br>".join(route_names), src(c)])
+    parts.append("<h3>Cargo targets</h3>" + html_table(["Class", "Target", "Unit weight (t)", "Released", "Routes", "Source"],
                                                    rows, numeric=(1, 2)))
 
-    rows = [[f"<code>{_e(lid)}</code>", _e(leg.get("mode")), _e(leg.get("from")), _e(leg.get("to")),
-             (f"{_num(leg['distance_nm'])} nm" if leg.get("distance_nm") is not None else
-              f"{_num(leg['distance_km'])} km" if leg.get("distance_km") is not None else "great circle"),
-             _num(leg.get("routing_factor"), 2)] for lid, leg in sc.get("legs", {}).items()]
-    parts.append("<h3>Legs</h3>" + _table(["Leg", "Mode", "From", "To", "Distance", "Routing factor"], rows, numeric=(4, 5)))
+    rows = [[f"<code>{esc(lid)}</code>", esc(leg.get("mode")), esc(leg.get("from")), esc(leg.get("to")),
+             (f"{fmt_num(leg['distance_nm'])} nm" if leg.get("distance_nm") is not None else
+              f"{fmt_num(leg['distance_km'])} km" if leg.get("distance_km") is not None else "great circle"),
+             fmt_num(leg.get("routing_factor"), 2)] for lid, leg in sc.get("legs", {}).items()]
+    parts.append("<h3>Legs</h3>" + html_table(["Leg", "Mode", "From", "To", "Distance", "Routing factor"], rows, numeric=(4, 5)))
 
     unc = sc.get("uncertainty") or {}
     if any(unc.values()):
         text = json.dumps(unc, indent=2, ensure_ascii=False)
         parts.append("<h3>Uncertainty</h3><p>Distributions drawn in every replication: "
-                     + ", ".join(f"<code>{_e(k)}</code> ({len(v)})" for k, v in unc.items() if v) + ".</p>"
-                     + f"<details><summary>The uncertainty block as resolved</summary><pre>{_e(text)}</pre></details>")
+                     + ", ".join(f"<code>{esc(k)}</code> ({len(v)})" for k, v in unc.items() if v) + ".</p>"
+                     + f"<details><summary>The uncertainty block as resolved</summary><pre>{esc(text)}</pre></details>")
     else:
         parts.append("<h3>Uncertainty</h3><p>None: every replication runs at the planned values.</p>")
     return "\n".join(parts)
@@ -638,7 +484,7 @@ def _bounds(saved: Saved) -> str:
     try:
         return _render_bounds(saved, bounds)
     except Exception:  # a shape this page does not know yet: show it as it is rather than fail the report
-        return ("<p>The bounds as recorded in summary.json:</p><pre>" + _e(json.dumps(bounds, indent=2, ensure_ascii=False))
+        return ("<p>The bounds as recorded in summary.json:</p><pre>" + esc(json.dumps(bounds, indent=2, ensure_ascii=False))
                 + "</pre>")
 
 
@@ -660,10 +506,10 @@ def _flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 def _cell(value: Any) -> str:
     if isinstance(value, bool) or value is None:
-        return _e("–" if value is None else str(value).lower())
+        return esc("–" if value is None else str(value).lower())
     if isinstance(value, (int, float)):
-        return _num(value)
-    return _e(value)
+        return fmt_num(value)
+    return esc(value)
 
 
 def _render_bounds(saved: Saved, bounds: Any) -> str:
@@ -687,27 +533,27 @@ def _render_bounds(saved: Saved, bounds: Any) -> str:
         for cls in classes:
             info = classes[cls]
             f = flat.get(cls, {})
-            rows.append([_class_label(saved, cls), _num((info.get("delivered_by_deadline") or {}).get("p50")),
-                         _num((info.get("closure_day") or {}).get("p50"), 1)] + [_cell(f.get(k)) for k in keys])
+            rows.append([_class_label(saved, cls), fmt_num((info.get("delivered_by_deadline") or {}).get("p50")),
+                         fmt_num((info.get("closure_day") or {}).get("p50"), 1)] + [_cell(f.get(k)) for k in keys])
         headers = ["Class", "Simulated delivered by deadline (P50)", "Simulated closure day (P50)"] + \
-                  [_e(k.replace("_", " ")) for k in keys]
-        parts.append(_table(headers, rows, numeric=range(1, 3 + len(keys))))
+                  [esc(k.replace("_", " ")) for k in keys]
+        parts.append(html_table(headers, rows, numeric=range(1, 3 + len(keys))))
         parts.append('<p class="note">A bound is what no real plan can beat: the simulated figures should never be '
                      "better than it.</p>")
     if rest:
         flat_rest = _flatten(rest)
-        parts.append(_table(["Bound", "Value"], [[_e(k), _cell(v)] for k, v in flat_rest], numeric=(1,)))
+        parts.append(html_table(["Bound", "Value"], [[esc(k), _cell(v)] for k, v in flat_rest], numeric=(1,)))
     return "\n".join(parts) or "<p class=\"note\">The bounds are empty.</p>"
 
 
 def _reproduce(saved: Saved) -> str:
     r = saved.summary.get("reproduce") or {}
     s = saved.summary
-    rows = [[_e(k.replace("_", " ")), f"<code>{_e(v)}</code>"] for k, v in r.items()]
+    rows = [[esc(k.replace("_", " ")), f"<code>{esc(v)}</code>"] for k, v in r.items()]
     cmd = f"sim run SCENARIO.toml -n {s.get('replications', '')} --seed {s.get('seed', '')}"
     missing = ""
     if saved.missing:
-        missing = f'<p class="note">Not in this results folder: {", ".join(_e(m) for m in saved.missing)}.</p>'
-    return (f"<p>Run again with <code>{_e(cmd)}</code> on the scenario whose SHA-256 (resolved) is given below; "
+        missing = f'<p class="note">Not in this results folder: {", ".join(esc(m) for m in saved.missing)}.</p>'
+    return (f"<p>Run again with <code>{esc(cmd)}</code> on the scenario whose SHA-256 (resolved) is given below; "
             "<code>sim plot RESULTS_DIR</code> redraws the pictures and this page from the saved files.</p>"
-            + _table(["Item", "Value"], rows) + missing)
+            + html_table(["Item", "Value"], rows) + missing)
