@@ -204,6 +204,9 @@ def _run(args: argparse.Namespace, err: Console) -> int:
 
     if args.scheduler and args.executor != "dask":
         raise UsageError("--scheduler needs --executor dask")
+    if args.replication is not None and args.replications is not None:
+        raise UsageError("--replication K runs replication K alone (the same run whatever the number of "
+                         "replications): leave out --replications")
     scenario = load_scenario(args.scenario)
     if args.deterministic:
         scenario = scenario.planned()

@@ -100,6 +100,25 @@ def test_replication_k_does_not_depend_on_n_or_jobs() -> None:
     assert len({r["ammo_closure_day"] for r in many}) == 9  # they do differ between replications
 
 
+def test_sim_run_replication_k_writes_that_replication_and_refuses_a_count_beside_it(tmp_path, capsys) -> None:
+    import json
+
+    from conftest import write_toml
+    from sim.cli import main
+
+    scenario = validate_raw(voyage_scenario())
+    path = write_toml(tmp_path / "voyage.toml", voyage_scenario())
+    many, _ = run(scenario, replications=4, seed=8).replication_rows()
+    assert main(["run", str(path), "--seed", "8", "--replication", "2", "--out", str(tmp_path / "k"), "-q"]) == 0
+    written = json.loads((tmp_path / "k" / "summary.json").read_text(encoding="utf-8"))
+    assert written["replications_completed"] == 1
+    assert written["classes"]["ammo"]["closure_day"]["p50"] == pytest.approx(many[2]["ammo_closure_day"], abs=1e-3)
+    capsys.readouterr()
+    assert main(["run", str(path), "--replication", "2", "-n", "5", "--out", str(tmp_path / "both")]) == 2
+    assert "leave out --replications" in capsys.readouterr().err
+    assert not (tmp_path / "both").exists()
+
+
 def test_generator_is_child_k_of_the_seed_sequence() -> None:
     children = np.random.SeedSequence(123).spawn(6)
     for k in (0, 5):
