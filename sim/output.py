@@ -96,6 +96,10 @@ def check_target(out_dir: Path, markers: Sequence[str]) -> None:
             if not out_dir.is_dir():
                 raise UsageError(f"--out {out_dir}: exists and is not a folder")
             if not _holds_results(out_dir, markers):
+                other = [m for m in ANY_RESULTS if (out_dir / m).is_file()]
+                if other:
+                    raise UsageError(f"--out {out_dir}: holds another command's results ({', '.join(other)}), not "
+                                     f"{' or '.join(markers)}; choose another --out")
                 raise UsageError(f"--out {out_dir}: exists and is not a surge-sim results folder (it is not empty "
                                  f"and has no {' or '.join(markers)}); choose another --out or remove it")
         _check_writable_parent(out_dir)

@@ -13,7 +13,7 @@ from sim.compare import Comparison, markdown_table
 from sim.compare_report import write_compare_report
 from sim.errors import UsageError
 from sim.loader import load_scenario
-from sim.output import atomic_folder, write_csv, write_json
+from sim.output import MARKERS, atomic_folder, write_csv, write_json
 from sim.overrides import load_raw
 from sim.runner import DEFAULT_REPLICATIONS, RunResult, run
 from sim.schema import Scenario
@@ -75,7 +75,7 @@ def compare_command(args: argparse.Namespace) -> int:
     comparison = Comparison([run_one(s) for s in scenarios])
     rows = comparison.rows()
     out = args.out or default_out("compare")
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, MARKERS["compare"]) as tmp:
         write_csv(tmp / "compare.csv", rows, ("metric", "unit", "scenario", "value", "diff_vs_first", "diff_ci95_low", "diff_ci95_high"))
         (tmp / "compare.md").write_text(markdown_table(comparison, rows), encoding="utf-8")
         summaries = [r.summary() for r in comparison.results]
@@ -120,7 +120,7 @@ def size_command(args: argparse.Namespace) -> int:
     out = args.out or default_out("size", raw)
     rows = [{"value": p.value, "all_met_probability": p.all_met_probability, "ci95_low": p.ci95[0], "ci95_high": p.ci95[1],
              "bottleneck": p.bottleneck} for p in result.points]
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, MARKERS["size"]) as tmp:
         write_csv(tmp / "size.csv", rows, ("value", "all_met_probability", "ci95_low", "ci95_high", "bottleneck"))
         write_json(tmp / "size.json", {"key": args.vary, "range": [int(lo), int(hi)], "target_probability": args.target_probability,
                                         "answer": result.answer, "message": result.message(), "monotone": result.monotone,
@@ -151,7 +151,7 @@ def sweep_command(args: argparse.Namespace) -> int:
     result = sweep(raw, grid, args.target_probability, _runner(args, replications), _checker(args, replications))
     rows = result.rows()
     out = args.out or default_out("sweep", raw)
-    with atomic_folder(out) as tmp:
+    with atomic_folder(out, MARKERS["sweep"]) as tmp:
         columns = list(rows[0]) if rows else result.keys
         write_csv(tmp / "sweep.csv", rows, columns)
         write_json(tmp / "sweep.json", {"keys": result.keys, "target_probability": args.target_probability,

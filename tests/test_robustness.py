@@ -262,8 +262,23 @@ def test_a_study_never_replaces_a_run_folder(command: str, tmp_path: Path, nothi
     out = tmp_path / "res"
     marker = _previous_results(out)
     assert main(_argv(command, tmp_path, out)) == 2
-    assert f"has no {command}.json" in capsys.readouterr().err
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"--out {out}: holds another command's results (summary.json), not {command}.json" in err
     assert marker.read_text() == '{"previous": true}\n' and nothing_runs == []
+
+
+@pytest.mark.parametrize("command", ["compare", "size", "sweep"])
+def test_the_study_api_keeps_the_same_rule_as_the_command_line(command: str, tmp_path: Path) -> None:
+    """`atomic_folder` with a study's markers refuses a run's folder even when no CLI check ran before it."""
+    from sim.errors import UsageError
+    from sim.output import MARKERS, atomic_folder
+
+    out = tmp_path / "res"
+    marker = _previous_results(out)
+    with pytest.raises(UsageError, match="holds another command's results"):
+        with atomic_folder(out, MARKERS[command]):
+            pass
+    assert marker.read_text() == '{"previous": true}\n'
 
 
 @pytest.mark.parametrize("where", ["cwd", "parent", "home"])
