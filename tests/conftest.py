@@ -125,3 +125,20 @@ def write_toml(path: Path, data: dict[str, Any]) -> Path:
     """Write `data` as a TOML file at `path` and return the path."""
     path.write_text(to_toml(data), encoding="utf-8")
     return path
+
+
+def fail_replication(monkeypatch: pytest.MonkeyPatch, index: int, error: Exception, scenario: str | None = None) -> None:
+    """Make replication `index` raise `error` (only for the scenario named `scenario`, if given).
+
+    Runs that keep their trip log (the representative replication drawn again) still succeed.
+    """
+    import sim.runner as runner
+
+    real = runner.simulate
+
+    def flaky(s, rng, keep_trips=False):
+        if scenario in (None, s.name) and not keep_trips and rng.bit_generator.seed_seq.spawn_key == (index,):
+            raise error
+        return real(s, rng, keep_trips)
+
+    monkeypatch.setattr(runner, "simulate", flaky)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import fail_replication
 from sim.report import FIGURES
 
 import sim.runner as runner
@@ -128,14 +129,7 @@ def test_generator_is_child_k_of_the_seed_sequence() -> None:
 
 def test_a_failing_replication_is_reported_and_the_others_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = validate_raw(voyage_scenario())
-    real = runner.simulate
-
-    def flaky(s, rng, keep_trips=False):
-        if not keep_trips and rng.bit_generator.seed_seq.spawn_key == (2,):
-            raise ValueError("boom")
-        return real(s, rng, keep_trips)
-
-    monkeypatch.setattr(runner, "simulate", flaky)
+    fail_replication(monkeypatch, 2, ValueError("boom"))
     result = run(scenario, replications=5, seed=1)
     summary = result.summary()
     assert [f["index"] for f in summary["failed_replications"]] == [2]

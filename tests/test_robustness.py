@@ -426,16 +426,9 @@ def test_emoji_codes_in_user_text_are_printed_as_typed(tmp_path: Path, capsys: p
 
 def test_quiet_still_reports_failed_replications_on_stderr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    import sim.runner as runner
+    from conftest import fail_replication
 
-    real = runner.simulate
-
-    def flaky(s, rng, keep_trips=False):
-        if not keep_trips and rng.bit_generator.seed_seq.spawn_key == (1,):
-            raise ZeroDivisionError("model bug")
-        return real(s, rng, keep_trips)
-
-    monkeypatch.setattr(runner, "simulate", flaky)
+    fail_replication(monkeypatch, 1, ZeroDivisionError("model bug"))
     out = tmp_path / "r"
     assert main(["run", str(_small(tmp_path)), "-n", "3", "--jobs", "1", "--out", str(out), "--quiet", "--no-bounds"]) == 0
     captured = capsys.readouterr()

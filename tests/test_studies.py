@@ -169,18 +169,11 @@ def test_study_cli_errors_exit_2_with_a_clear_message(argv, message, tmp_path: P
 
 
 def test_compare_pairs_replications_by_index_when_one_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    import sim.runner as runner
+    from conftest import fail_replication
 
     scenario = load_scenario(BASELINE)
     twin = scenario.model_copy(update={"name": "twin"})
-    real = runner.simulate
-
-    def fails_once_for_twin(s, rng, keep_trips=False):
-        if s.name == "twin" and not keep_trips and rng.bit_generator.seed_seq.spawn_key == (1,):
-            raise RuntimeError("lost")
-        return real(s, rng, keep_trips)
-
-    monkeypatch.setattr(runner, "simulate", fails_once_for_twin)
+    fail_replication(monkeypatch, 1, RuntimeError("lost"), scenario="twin")
     comparison = Comparison([run(scenario, replications=5, seed=4), run(twin, replications=5, seed=4)])
     assert [f.index for f in comparison.results[1].aggregate.failures] == [1]
     for metric in comparison.metrics():
