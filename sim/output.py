@@ -174,19 +174,22 @@ def write_json(path: Path, doc: Any) -> None:
 def write_results(result: RunResult, out_dir: Path) -> Path:
     """Write every output file of a run into `out_dir`, replacing it only once all are written."""
     with atomic_folder(out_dir, MARKERS["run"]) as tmp:
-        summary = result.summary()
-        write_json(tmp / "summary.json", summary)
-        rows = result.aggregate.delivery_rows()
-        write_csv(tmp / "deliveries.csv", rows, DELIVERY_COLUMNS)
-        write_csv(tmp / "utilization_daily.csv", result.aggregate.utilization_rows(), UTILIZATION_COLUMNS)
-        write_json(tmp / "scenario_resolved.json", result.scenario.model_dump(mode="json", by_alias=True))
-        rep_rows, rep_cols = result.replication_rows()
-        write_csv(tmp / "replications.csv", rep_rows, rep_cols)
-        if result.record is not None and result.record.trips is not None:
-            trips, columns = trip_rows(result.scenario, result.record.trips)
-            write_csv(tmp / "trips.csv", trips, columns)
+        write_tables(result, tmp)
         redraw(tmp)  # every picture (PNG + SVG) and report.html, drawn from the files just written
     return Path(out_dir)
+
+
+def write_tables(result: RunResult, folder: Path) -> None:
+    """Write a run's data files (summary.json, the CSV tables, the resolved scenario) into an existing `folder`."""
+    write_json(folder / "summary.json", result.summary())
+    write_csv(folder / "deliveries.csv", result.aggregate.delivery_rows(), DELIVERY_COLUMNS)
+    write_csv(folder / "utilization_daily.csv", result.aggregate.utilization_rows(), UTILIZATION_COLUMNS)
+    write_json(folder / "scenario_resolved.json", result.scenario.model_dump(mode="json", by_alias=True))
+    rep_rows, rep_cols = result.replication_rows()
+    write_csv(folder / "replications.csv", rep_rows, rep_cols)
+    if result.record is not None and result.record.trips is not None:
+        trips, columns = trip_rows(result.scenario, result.record.trips)
+        write_csv(folder / "trips.csv", trips, columns)
 
 
 def _replace_dir(new: Path, target: Path) -> None:
