@@ -75,3 +75,4 @@ class RunRecord:
     trips: list[Trip] | None = None  # only when asked for
     # (time h, class, released, delivered, in transit, waiting) at every day boundary, for audits
     balance: list[tuple[float, str, float, float, float, float]] = field(default_factory=list)
+    tonnes_by_leg: dict[tuple[str, str], float] = field(default_factory=dict)  # (fleet, leg) -> tonnes moved

@@ -330,6 +330,8 @@ class Scenario(Frozen):
     requirements: Annotated[dict[Id, Requirement], Field(min_length=1)]
     fleets: Annotated[dict[Id, Fleet], Field(min_length=1)]
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
+    # how carriers choose their cargo (sim.model.dispatch, docs/model.md)
+    dispatch: Literal["greedy", "earliest_arrival", "plan"] = "greedy"
 
     @model_validator(mode="after")
     def _horizon(self) -> "Scenario":

@@ -14,11 +14,13 @@ from typing import Any, Literal
 import numpy as np
 
 from sim.distributions import Exponential, Fixed, LogNormal, Normal, Triangular, Uniform
-from sim.network import Network, release_schedule, travel_time_h
+from sim.network import Network, release_schedule
+from sim.rules import travel_time_h
 from sim.packing import EPS, floor_share
-from sim.schema import Mode, Scenario
+from sim import rules
+from sim.schema import CarrierType, Mode, Scenario
 
-LAND_MODES = (Mode.rail, Mode.road)
+LAND_MODES = rules.LAND_MODES
 INF = math.inf
 PERIOD_CHOICES_H = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0)
 MAX_PERIODS = 400  # the automatic period is the finest of PERIOD_CHOICES_H that keeps the horizon within this
@@ -100,22 +102,8 @@ def choose_period_h(scenario: Scenario) -> float:
 
 
 def closed_intervals(scenario: Scenario, node_id: str, horizon_h: float) -> list[tuple[float, float]]:
-    """Merged closed periods [start, end) of a node in hours: outside operating hours and explicit closures.
-
-    The same intervals as the simulation's calendar, without random weather (the best case).
-    """
-    node = scenario.nodes[node_id]
-    closed = [(c.start_day * 24.0, c.end_day * 24.0) for c in node.closures]
-    if node.operating_hours_per_day < 24:
-        for day in range(-1, int(math.ceil(horizon_h / 24.0)) + 2):
-            closed.append((day * 24.0 + node.opens_at_h + node.operating_hours_per_day, day * 24.0 + node.opens_at_h + 24.0))
-    merged: list[list[float]] = []
-    for a, b in sorted(x for x in closed if x[1] > x[0]):
-        if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], b)
-        else:
-            merged.append([a, b])
-    return [(a, b) for a, b in merged]
+    """Merged closed periods [start, end) of a node in hours: the simulation's calendar without random weather (the best case)."""
+    return rules.closed_intervals(scenario.nodes[node_id], horizon_h)
 
 
 def open_hours_by_period(closed: list[tuple[float, float]], period_h: float, periods: int) -> tuple[np.ndarray, np.ndarray]:
@@ -254,8 +242,8 @@ class Facts:
             service = fleet.departures_per_day is not None
             for leg_id in fleet.legs:
                 leg = s.legs[leg_id]
-                lf, lp = self._own_time(carrier.load_time_h, leg.from_, mode, fh)
-                uf, up = self._own_time(carrier.unload_time_h, leg.to, mode, fh)
+                lf, lp = self._own_time(carrier, leg.from_, True, fh)
+                uf, up = self._own_time(carrier, leg.to, False, fh)
                 travel = travel_time_h(s, leg_id, fleet.carrier) * ft
                 hold = (not service) and fleet.max_hold_h > 0
                 start = fleet.available_from_day * 24.0
@@ -267,15 +255,13 @@ class Facts:
                                 carrier.daily_flying_hours if mode is Mode.air and not service else None, first_put, take_to_put))
         return out
 
-    def _own_time(self, given_h: float | None, node_id: str, mode: Mode, factor: float) -> tuple[float, float]:
+    def _own_time(self, carrier: CarrierType, node_id: str, loading: bool, factor: float) -> tuple[float, float]:
         """(fixed hours per load, hours per tonne) of a load or unload at a node, at the best-case factor."""
-        if given_h is not None:
-            return given_h * factor, 0.0
-        if mode is Mode.sea:
-            rate = self.scenario.nodes[node_id].handling_rate_t_per_day
-            if rate is not None:
-                return 0.0, 24.0 / rate * factor
-        return 0.0, 0.0
+        rate = rules.port_rate_t_per_day(carrier, self.scenario.nodes[node_id], loading)
+        if rate is not None:
+            return 0.0, 24.0 / rate * factor
+        given_h = carrier.load_time_h if loading else carrier.unload_time_h
+        return (given_h * factor if given_h is not None else 0.0), 0.0
 
     def _resources(self) -> list[Resource]:
         s = self.scenario
@@ -283,23 +269,24 @@ class Facts:
         land_arrivals = self.network.land_arrivals
         for pair in self.pairs:
             a, b = s.nodes[pair.origin], s.nodes[pair.dest]
-            if not pair.service and pair.mode is Mode.air:
-                if a.parking_spots:  # 0: no facility, as in the simulation (allowed only where nothing lands)
-                    uses[(pair.origin, "parking_spots")].append(Use(pair, "take", pair.load_fixed_h, 0.0, False))
+            kind = None if pair.service else rules.facility_kind(pair.mode)
+            # a capacity of 0 is no facility, as in the simulation (allowed only where nothing uses it)
+            if kind == "parking_spots":
+                if a.parking_spots:
+                    uses[(pair.origin, kind)].append(Use(pair, "take", pair.load_fixed_h, 0.0, False))
                 if b.parking_spots:
-                    uses[(pair.dest, "parking_spots")].append(Use(pair, "put", pair.unload_fixed_h, 0.0, False))
-            if not pair.service and pair.mode is Mode.sea:
+                    uses[(pair.dest, kind)].append(Use(pair, "put", pair.unload_fixed_h, 0.0, False))
+            if kind == "berths":
                 if a.berths:
                     after = pair.load_fixed_h == 0 and not pair.hold  # port-rate loading after one take
-                    uses[(pair.origin, "berths")].append(Use(pair, "take", pair.load_fixed_h, pair.load_per_t_h, after))
+                    uses[(pair.origin, kind)].append(Use(pair, "take", pair.load_fixed_h, pair.load_per_t_h, after))
                 if b.berths:
-                    uses[(pair.dest, "berths")].append(Use(pair, "put", pair.unload_fixed_h, pair.unload_per_t_h, False))
-            if pair.mode in LAND_MODES:
-                fh = self.inputs.handling_factor[pair.mode]
-                if a.throughput_t_per_day is not None and pair.origin not in land_arrivals:
-                    uses[(pair.origin, "handling")].append(Use(pair, "take", 0.0, 24.0 / a.throughput_t_per_day * fh, True))
-                if b.throughput_t_per_day is not None:  # a land leg's end is always a land arrival
-                    uses[(pair.dest, "handling")].append(Use(pair, "put", 0.0, 24.0 / b.throughput_t_per_day * fh, False))
+                    uses[(pair.dest, kind)].append(Use(pair, "put", pair.unload_fixed_h, pair.unload_per_t_h, False))
+            fh = self.inputs.handling_factor[pair.mode]
+            if rules.uses_land_handling(pair.mode, a, pair.origin in land_arrivals, loading=True):
+                uses[(pair.origin, "handling")].append(Use(pair, "take", 0.0, 24.0 / a.throughput_t_per_day * fh, True))  # type: ignore[operator]
+            if rules.uses_land_handling(pair.mode, b, pair.dest in land_arrivals, loading=False):
+                uses[(pair.dest, "handling")].append(Use(pair, "put", 0.0, 24.0 / b.throughput_t_per_day * fh, False))  # type: ignore[operator]
         out = []
         for (nid, kind), us in uses.items():
             node = s.nodes[nid]

@@ -1,21 +1,33 @@
-"""Carriers as SimPy processes: shuttles (aircraft, vessels, trains, trucks) and scheduled services.
+"""Carriers as SimPy processes built from steps: shuttles (aircraft, vessels, trains, trucks) and scheduled services.
 
-A shuttle waits at its home for cargo it may take, queues for a parking spot, berth or
-handling slot, loads, moves, queues at the far end, unloads, and returns empty (or ends
-there, for a single voyage). A scheduled service departs every 24/n hours with whatever
-waits, with as many vehicles as it needs.
+A shuttle's cycle is a sequence of steps, each a generator of its own: wait for cargo
+(`await_cargo`), queue for a parking spot, berth or handling slot (`acquire`), load
+(`load`), move (`move`), unload at the far end (`unload`), and return empty (`move`
+again), or end there for a single voyage. A scheduled service departs every 24/n hours
+with whatever waits, with as many vehicles as it needs. What to take is the dispatch
+policy's (`sim.model.dispatch`); what is counted is the accounts' (`sim.model.accounting`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from sim.model.world import CarrierClock, NodeState, World
+from sim import rules
+from sim.model.accounting import CarrierClock
+from sim.model.facilities import Facility
+from sim.model.nodes import NodeState
 from sim.packing import Load, empty_load
 from sim.record import Trip
-from sim.schema import CarrierType, Mode
+from sim.schema import CarrierType, Fleet, Mode
+
+if TYPE_CHECKING:
+    from sim.model.world import World
+
+Steps = Generator[simpy.Event, Any, Any]
 
 
 def start_fleet(world: World, fleet_id: str) -> None:
@@ -25,7 +37,7 @@ def start_fleet(world: World, fleet_id: str) -> None:
         world.env.process(scheduled_service(world, fleet_id))
         return
     for i in range(fleet.count or 0):
-        world.env.process(shuttle(world, fleet_id, i))
+        world.env.process(shuttle(world, Shuttle.of(world, fleet_id, i)))
 
 
 class FlyingHours:
@@ -52,34 +64,54 @@ class FlyingHours:
             self.at = now
 
 
-def _facility(node: NodeState, mode: Mode):
-    if mode is Mode.air:
-        return node.spots
-    if mode is Mode.sea:
-        return node.berths
-    return None
+@dataclass
+class Shuttle:
+    """One carrier of a fleet during a run: who it is, where home is, its clock and flying-hour budget."""
+
+    id: str
+    index: int
+    fleet_id: str
+    fleet: Fleet
+    type_id: str
+    carrier: CarrierType
+    home: NodeState
+    clock: CarrierClock
+    hours: FlyingHours = field(default_factory=lambda: FlyingHours(None))
+
+    @property
+    def mode(self) -> Mode:
+        return self.carrier.mode
+
+    @classmethod
+    def of(cls, world: World, fleet_id: str, index: int) -> Shuttle:
+        """Carrier `index` of a fleet, at the start of its first leg."""
+        s = world.scenario
+        fleet = s.fleets[fleet_id]
+        carrier = s.carriers[fleet.carrier]
+        return cls(f"{fleet_id}-{index + 1:03d}", index, fleet_id, fleet, fleet.carrier, carrier,
+                   world.nodes[s.legs[fleet.legs[0]].from_], world.accounts.clock(fleet_id),
+                   FlyingHours(carrier.daily_flying_hours))
 
 
-def handle(world: World, node: NodeState, mode: Mode, carrier: CarrierType, carrier_id: str, tonnes: float,
-           loading: bool, clock: CarrierClock, held_h: float = 0.0, last_share: float = 1.0
-           ) -> Generator[simpy.Event, None, None]:
+# --- steps -----------------------------------------------------------------------------------------
+
+
+def handle(world: World, node: NodeState, carrier: CarrierType, carrier_id: str, tonnes: float,
+           loading: bool, clock: CarrierClock, held_h: float = 0.0, last_share: float = 1.0) -> Steps:
     """Load or unload at a node for the mode's time, within the node's open hours and its land handling limit.
 
     A carrier that held `held_h` open hours for more cargo loaded what it had meanwhile: what is
     left is the larger of its time less `held_h` and the time for the last share of the load.
     """
-    own_h = carrier.load_time_h if loading else carrier.unload_time_h
-    if mode is Mode.sea and own_h is None:
-        rate = world.scenario.nodes[node.id].handling_rate_t_per_day
-        assert rate is not None, "checks.check_movable: a port without a rate needs vessel load/unload times"
-        own_h = tonnes / rate * 24.0
-    own_h = world.vary.handling(carrier_id, mode, float(own_h or 0.0))
+    mode = carrier.mode
+    own_h = rules.own_time_h(carrier, world.scenario.nodes[node.id], loading, tonnes)
+    own_h = world.vary.handling(carrier_id, mode, own_h)
     own_h = max(own_h - held_h, own_h * last_share, 0.0)
-    uses_handling = mode in (Mode.rail, Mode.road) and node.handling is not None and node.handling_on_unload != loading
-    if uses_handling:
+    if node.handling is not None and rules.uses_land_handling(mode, world.scenario.nodes[node.id], node.handling_on_unload, loading):
         clock.to("queue_h")
         request = yield from node.handling.acquire()
         clock.to("working_h")
+        assert node.handling_rate_t_per_h is not None
         slot_h = world.vary.handling(carrier_id, mode, tonnes / node.handling_rate_t_per_h)
         yield from node.calendar.work(world.env, slot_h)
         node.handling.release(request)
@@ -87,120 +119,157 @@ def handle(world: World, node: NodeState, mode: Mode, carrier: CarrierType, carr
     yield from node.calendar.work(world.env, own_h)
 
 
-def shuttle(world: World, fleet_id: str, index: int) -> Generator[simpy.Event, None, None]:
-    """One carrier of a fleet: load at home, move, unload, come back; repeat (or stop after one voyage)."""
-    env, s = world.env, world.scenario
-    fleet = s.fleets[fleet_id]
-    carrier_id = f"{fleet_id}-{index + 1:03d}"
-    ctype_id = fleet.carrier
-    carrier = s.carriers[ctype_id]
-    mode = carrier.mode
-    home = world.nodes[s.legs[fleet.legs[0]].from_]
-    clock = CarrierClock(env, world.fleet_use[fleet_id])
-    world.clocks.append(clock)
-    hours = FlyingHours(carrier.daily_flying_hours)
-    start_h = world.vary.available_from_h(fleet_id, index, fleet.available_from_day * 24.0)
-    if start_h > 0:
-        yield env.timeout(start_h)
-    down_h = world.vary.down_at_start_h(ctype_id, carrier_id)
-    if down_h > 0:
-        clock.to("down_h")
-        yield env.timeout(down_h)
-    while True:
-        clock.to("idle_h")
-        leg_id = world.choose_leg(home, fleet.legs, ctype_id)
-        while leg_id is None:
-            yield world.wait_for_cargo(home, fleet.legs, ctype_id)
-            leg_id = world.choose_leg(home, fleet.legs, ctype_id)
-        leg = s.legs[leg_id]
-        out_h = world.travel_h(fleet_id, carrier_id, leg_id)
-        clock.to("queue_h")
-        wait = hours.wait_h(env.now, out_h)
-        if wait > 0:
-            yield env.timeout(wait)
-        facility = _facility(home, mode)
-        request = (yield from facility.acquire()) if facility is not None else None
-        yield from home.calendar.wait_open(env)
-        clock.to("working_h")
-        load_start = env.now
-        load = world.take(home, leg_id, ctype_id, empty_load())
-        if load.empty:  # another carrier took it while this one queued: wait for more
-            if facility is not None:
-                facility.release(request)
-            clock.to("idle_h")
-            yield world.wait_for_cargo(home, fleet.legs, ctype_id)
-            continue
-        repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "origin")
-        if repair_h > 0:  # this sortie is lost before departure: cargo back to stock, carrier repaired
-            world.put_back(home, load)
-            if facility is not None:
-                facility.release(request)
-            clock.to("down_h")
-            yield env.timeout(repair_h)
-            continue
-        last_share = 1.0
-        if fleet.max_hold_h > 0:
-            last_share = yield from _hold_for_more(world, home, leg_id, ctype_id, carrier, load,
-                                                   load_start + fleet.max_hold_h, clock)
-        yield from handle(world, home, mode, carrier, carrier_id, load.weight_t, True, clock,
-                          held_h=home.calendar.open_hours(load_start, env.now), last_share=last_share)
-        if facility is not None:
-            facility.release(request)
-        departure = env.now
-        hours.fly(env.now, out_h)
-        yield env.timeout(out_h)
-        arrival = env.now
-        far = world.nodes[leg.to]
-        clock.to("queue_h")
-        far_facility = _facility(far, mode)
-        far_request = (yield from far_facility.acquire()) if far_facility is not None else None
-        yield from far.calendar.wait_open(env)
-        clock.to("working_h")
-        yield from handle(world, far, mode, carrier, carrier_id, load.weight_t, False, clock)
-        world.put_down(far, load)
-        unloaded = env.now
-        repair_h = world.vary.breakdown_h(ctype_id, carrier_id, "destination")
-        if repair_h > 0:  # broken after unloading: repaired where it stands, keeping its spot or berth
-            clock.to("down_h")
-            yield env.timeout(repair_h)
-        if far_facility is not None:
-            far_facility.release(far_request)
-        world.record_trip(_trip(carrier_id, ctype_id, fleet_id, mode, leg_id, leg.from_, leg.to,
-                                load_start, departure, arrival, unloaded, load))
-        if not fleet.cycling:
-            clock.to(None)
-            return
-        back_h = world.travel_h(fleet_id, carrier_id, leg_id)
-        clock.to("queue_h")
-        wait = hours.wait_h(env.now, back_h)
-        if wait > 0:
-            yield env.timeout(wait)
-        clock.to("working_h")
-        hours.fly(env.now, back_h)
-        yield env.timeout(back_h)
+def await_cargo(world: World, c: Shuttle) -> Steps:
+    """Wait at home, idle, until the dispatch policy names a leg to load for; returns it."""
+    c.clock.to("idle_h")
+    policy, legs = world.policy, c.fleet.legs
+    leg_id = policy.choose_leg(c.home, legs, c.fleet_id, c.id)
+    while leg_id is None:
+        yield world.wait_for_cargo(c.home, legs, c.type_id)
+        leg_id = policy.choose_leg(c.home, legs, c.fleet_id, c.id)
+    return leg_id
 
 
-def _hold_for_more(world: World, node: NodeState, leg_id: str, ctype_id: str, carrier: CarrierType, load: Load,
-                   until_h: float, clock: CarrierClock) -> Generator[simpy.Event, None, float]:
+def wait_flying_hours(world: World, c: Shuttle, flight_h: float) -> Steps:
+    """Queue until the daily flying-hour budget allows a flight of `flight_h`."""
+    c.clock.to("queue_h")
+    wait = c.hours.wait_h(world.env.now, flight_h)
+    if wait > 0:
+        yield world.env.timeout(wait)
+
+
+def acquire(world: World, node: NodeState, c: Shuttle) -> Generator[simpy.Event, Any, tuple[Facility | None, Any]]:
+    """Queue for the node's spot or berth (if the mode uses one) and for its open hours; returns (facility, request)."""
+    c.clock.to("queue_h")
+    facility = node.facility(rules.facility_kind(c.mode))
+    request = (yield from facility.acquire()) if facility is not None else None
+    yield from node.calendar.wait_open(world.env)
+    c.clock.to("working_h")
+    return facility, request
+
+
+def release(facility: Facility | None, request: Any) -> None:
+    """Give back what `acquire` took."""
+    if facility is not None:
+        facility.release(request)
+
+
+def load(world: World, c: Shuttle, leg_id: str, facility: Facility | None, request: Any
+         ) -> Generator[simpy.Event, Any, tuple[Load | None, float]]:
+    """Take cargo aboard at home and load it; returns (load, load start), or (None, _) when the sortie is lost.
+
+    A sortie is lost when the cargo is gone (another carrier took it while this one queued:
+    it waits for more) or the carrier breaks down before leaving (cargo back to stock,
+    carrier repaired). Either way the facility is given back.
+    """
+    env = world.env
+    load_start = env.now
+    cargo = world.take(c.home, leg_id, c.fleet_id, c.id, empty_load())
+    if cargo.empty:
+        release(facility, request)
+        c.clock.to("idle_h")
+        yield world.wait_for_cargo(c.home, c.fleet.legs, c.type_id)
+        return None, load_start
+    repair_h = world.vary.breakdown_h(c.type_id, c.id, "origin")
+    if repair_h > 0:
+        world.put_back(c.home, cargo)
+        release(facility, request)
+        c.clock.to("down_h")
+        yield env.timeout(repair_h)
+        return None, load_start
+    last_share = 1.0
+    if c.fleet.max_hold_h > 0:
+        last_share = yield from hold_for_more(world, c, leg_id, cargo, load_start + c.fleet.max_hold_h)
+    yield from handle(world, c.home, c.carrier, c.id, cargo.weight_t, True, c.clock,
+                      held_h=c.home.calendar.open_hours(load_start, env.now), last_share=last_share)
+    release(facility, request)
+    return cargo, load_start
+
+
+def hold_for_more(world: World, c: Shuttle, leg_id: str, cargo: Load, until_h: float) -> Generator[simpy.Event, Any, float]:
     """Keep the berth and top up the load as cargo arrives, until nearly full or `until_h`.
 
     Returns the share of the final load's weight that came aboard in the last top-up (0 if nothing
     came after the first take, which was loading all along), still to be loaded when the hold ends.
     """
-    env = world.env
-    clock.to("idle_h")
+    env, payload = world.env, c.carrier.payload_t
+    c.clock.to("idle_h")
     last_share = 0.0
-    while env.now < until_h and load.weight_t < 0.99 * carrier.payload_t and load.floor_used < 0.99:
-        yield node.changed() | env.timeout(until_h - env.now)
-        before = load.weight_t
-        world.take(node, leg_id, ctype_id, load)
-        if load.weight_t > before:
-            last_share = (load.weight_t - before) / load.weight_t
-    clock.to("working_h")
+    while env.now < until_h and cargo.weight_t < 0.99 * payload and cargo.floor_used < 0.99:
+        yield c.home.changed() | env.timeout(until_h - env.now)
+        before = cargo.weight_t
+        world.take(c.home, leg_id, c.fleet_id, c.id, cargo)
+        if cargo.weight_t > before:
+            last_share = (cargo.weight_t - before) / cargo.weight_t
+    c.clock.to("working_h")
     return last_share
 
 
-def scheduled_service(world: World, fleet_id: str) -> Generator[simpy.Event, None, None]:
+def move(world: World, c: Shuttle, flight_h: float) -> Steps:
+    """Move over a leg (loaded or empty) for `flight_h`, spending flying hours."""
+    c.hours.fly(world.env.now, flight_h)
+    yield world.env.timeout(flight_h)
+
+
+def unload(world: World, c: Shuttle, far: NodeState, cargo: Load) -> Generator[simpy.Event, Any, float]:
+    """Queue at the far end, unload, put the cargo down, and be repaired there if broken; returns when unloading ended."""
+    env = world.env
+    facility, request = yield from acquire(world, far, c)
+    yield from handle(world, far, c.carrier, c.id, cargo.weight_t, False, c.clock)
+    world.put_down(far, cargo)
+    unloaded = env.now
+    repair_h = world.vary.breakdown_h(c.type_id, c.id, "destination")
+    if repair_h > 0:  # broken after unloading: repaired where it stands, keeping its spot or berth
+        c.clock.to("down_h")
+        yield env.timeout(repair_h)
+    release(facility, request)
+    return unloaded
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+
+def become_available(world: World, c: Shuttle) -> Steps:
+    """Wait for the carrier's activation, then for it to be mission capable."""
+    env = world.env
+    start_h = world.vary.available_from_h(c.fleet_id, c.index, c.fleet.available_from_day * 24.0)
+    if start_h > 0:
+        yield env.timeout(start_h)
+    down_h = world.vary.down_at_start_h(c.type_id, c.id)
+    if down_h > 0:
+        c.clock.to("down_h")
+        yield env.timeout(down_h)
+
+
+def shuttle(world: World, c: Shuttle) -> Steps:
+    """One carrier of a fleet: load at home, move, unload, come back; repeat (or stop after one voyage)."""
+    env, s = world.env, world.scenario
+    yield from become_available(world, c)
+    while True:
+        leg_id = yield from await_cargo(world, c)
+        leg = s.legs[leg_id]
+        out_h = world.travel_h(c.fleet_id, c.id, leg_id)
+        yield from wait_flying_hours(world, c, out_h)
+        facility, request = yield from acquire(world, c.home, c)
+        cargo, load_start = yield from load(world, c, leg_id, facility, request)
+        if cargo is None:
+            continue
+        departure = env.now
+        yield from move(world, c, out_h)
+        arrival = env.now
+        unloaded = yield from unload(world, c, world.nodes[leg.to], cargo)
+        world.accounts.record_trip(_trip(c.id, c.type_id, c.fleet_id, c.mode, leg_id, leg.from_, leg.to,
+                                         load_start, departure, arrival, unloaded, cargo))
+        if not c.fleet.cycling:
+            c.clock.to(None)
+            return
+        back_h = world.travel_h(c.fleet_id, c.id, leg_id)
+        yield from wait_flying_hours(world, c, back_h)
+        c.clock.to("working_h")
+        yield from move(world, c, back_h)
+
+
+def scheduled_service(world: World, fleet_id: str) -> Steps:
     """A timetable: every 24/n hours a departure takes what waits (if anything) and runs the leg."""
     env, s = world.env, world.scenario
     fleet = s.fleets[fleet_id]
@@ -211,35 +280,35 @@ def scheduled_service(world: World, fleet_id: str) -> Generator[simpy.Event, Non
     while True:
         if t > env.now:
             yield env.timeout(t - env.now)
-        leg_id = world.choose_leg(home, fleet.legs, fleet.carrier)
+        run_id = f"{fleet_id}#{k + 1:05d}"
+        leg_id = world.policy.choose_leg(home, fleet.legs, fleet_id, run_id)
         if leg_id is not None:
-            load = world.take(home, leg_id, fleet.carrier, empty_load())
-            env.process(_service_run(world, fleet_id, f"{fleet_id}#{k + 1:05d}", leg_id, load))
+            cargo = world.take(home, leg_id, fleet_id, run_id, empty_load())
+            env.process(_service_run(world, fleet_id, run_id, leg_id, cargo))
         k += 1
         t += interval_h
 
 
-def _service_run(world: World, fleet_id: str, carrier_id: str, leg_id: str, load: Load) -> Generator[simpy.Event, None, None]:
+def _service_run(world: World, fleet_id: str, carrier_id: str, leg_id: str, cargo: Load) -> Steps:
     env, s = world.env, world.scenario
     ctype_id = s.fleets[fleet_id].carrier
     carrier = s.carriers[ctype_id]
     leg = s.legs[leg_id]
-    clock = CarrierClock(env, world.fleet_use[fleet_id])
-    world.clocks.append(clock)
+    clock = world.accounts.clock(fleet_id)
     clock.to("working_h")
     load_start = env.now
-    yield from handle(world, world.nodes[leg.from_], carrier.mode, carrier, carrier_id, load.weight_t, True, clock)
+    yield from handle(world, world.nodes[leg.from_], carrier, carrier_id, cargo.weight_t, True, clock)
     departure = env.now
     yield env.timeout(world.travel_h(fleet_id, carrier_id, leg_id))
     arrival = env.now
-    yield from handle(world, world.nodes[leg.to], carrier.mode, carrier, carrier_id, load.weight_t, False, clock)
-    world.put_down(world.nodes[leg.to], load)
-    world.record_trip(_trip(carrier_id, ctype_id, fleet_id, carrier.mode, leg_id, leg.from_, leg.to,
-                            load_start, departure, arrival, env.now, load))
+    yield from handle(world, world.nodes[leg.to], carrier, carrier_id, cargo.weight_t, False, clock)
+    world.put_down(world.nodes[leg.to], cargo)
+    world.accounts.record_trip(_trip(carrier_id, ctype_id, fleet_id, carrier.mode, leg_id, leg.from_, leg.to,
+                                     load_start, departure, arrival, env.now, cargo))
     clock.to(None)
 
 
 def _trip(carrier_id: str, ctype_id: str, fleet_id: str, mode: Mode, leg_id: str, origin: str, destination: str,
-          load_start: float, departure: float, arrival: float, unload_end: float, load: Load) -> Trip:
+          load_start: float, departure: float, arrival: float, unload_end: float, cargo: Load) -> Trip:
     return Trip(carrier_id, ctype_id, fleet_id, mode.value, leg_id, origin, destination, load_start, departure,
-                arrival, unload_end, load.weight_t, tuple(sorted(load.by_class().items())))
+                arrival, unload_end, cargo.weight_t, tuple(sorted(cargo.by_class().items())))

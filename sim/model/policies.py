@@ -1,0 +1,24 @@
+"""The dispatch policies by name: the registry behind the scenario key `dispatch` and the option `--dispatch`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from sim.model.dispatch import DispatchPolicy, Greedy
+
+if TYPE_CHECKING:
+    from sim.model.world import World
+
+POLICIES: dict[str, Callable[[World], DispatchPolicy]] = {
+    "greedy": Greedy,
+}
+
+
+def make_policy(name: str, world: World) -> DispatchPolicy:
+    """The policy called `name` for one run of `world`."""
+    try:
+        factory = POLICIES[name]
+    except KeyError:
+        raise ValueError(f"unknown dispatch policy {name!r}: choose one of {', '.join(POLICIES)}") from None
+    return factory(world)
