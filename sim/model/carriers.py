@@ -123,9 +123,17 @@ def await_cargo(world: World, c: Shuttle) -> Steps:
     """Wait at home, idle, until the dispatch policy names a leg to load for; returns it."""
     c.clock.to("idle_h")
     policy, legs = world.policy, c.fleet.legs
+    policy.at(c.id, c.home.id, world.env.now)
     leg_id = policy.choose_leg(c.home, legs, c.fleet_id, c.id)
     while leg_id is None:
-        yield world.wait_for_cargo(c.home, legs, c.type_id)
+        cargo_came = world.wait_for_cargo(c.home, legs, c.type_id)
+        retry_h = policy.retry_after_h(c.id)
+        if retry_h is None:
+            yield cargo_came
+        else:  # the policy left the cargo to a carrier due sooner: look again when it was due
+            yield cargo_came | world.env.timeout(retry_h)
+            if not cargo_came.triggered:
+                c.home.cancel(cargo_came)
         leg_id = policy.choose_leg(c.home, legs, c.fleet_id, c.id)
     return leg_id
 
@@ -166,6 +174,7 @@ def load(world: World, c: Shuttle, leg_id: str, facility: Facility | None, reque
     load_start = env.now
     cargo = world.take(c.home, leg_id, c.fleet_id, c.id, empty_load())
     if cargo.empty:
+        world.policy.at(c.id, c.home.id, env.now)
         release(facility, request)
         c.clock.to("idle_h")
         yield world.wait_for_cargo(c.home, c.fleet.legs, c.type_id)
@@ -173,13 +182,16 @@ def load(world: World, c: Shuttle, leg_id: str, facility: Facility | None, reque
     repair_h = world.vary.breakdown_h(c.type_id, c.id, "origin")
     if repair_h > 0:
         world.put_back(c.home, cargo)
+        world.policy.at(c.id, c.home.id, env.now + repair_h)
         release(facility, request)
         c.clock.to("down_h")
         yield env.timeout(repair_h)
         return None, load_start
     last_share = 1.0
+    world.policy.took(c.id, c.home.id, cargo, load_start + c.fleet.max_hold_h)
     if c.fleet.max_hold_h > 0:
         last_share = yield from hold_for_more(world, c, leg_id, cargo, load_start + c.fleet.max_hold_h)
+    world.policy.gone(c.id)
     yield from handle(world, c.home, c.carrier, c.id, cargo.weight_t, True, c.clock,
                       held_h=c.home.calendar.open_hours(load_start, env.now), last_share=last_share)
     release(facility, request)
@@ -192,15 +204,17 @@ def hold_for_more(world: World, c: Shuttle, leg_id: str, cargo: Load, until_h: f
     Returns the share of the final load's weight that came aboard in the last top-up (0 if nothing
     came after the first take, which was loading all along), still to be loaded when the hold ends.
     """
-    env, payload = world.env, c.carrier.payload_t
+    env, payload, policy = world.env, c.carrier.payload_t, world.policy
     c.clock.to("idle_h")
     last_share = 0.0
-    while env.now < until_h and cargo.weight_t < 0.99 * payload and cargo.floor_used < 0.99:
+    while (env.now < until_h and cargo.weight_t < 0.99 * payload and cargo.floor_used < 0.99
+           and policy.keep_holding(c.home, leg_id, c.fleet_id, c.id, cargo)):
         yield c.home.changed() | env.timeout(until_h - env.now)
         before = cargo.weight_t
         world.take(c.home, leg_id, c.fleet_id, c.id, cargo)
         if cargo.weight_t > before:
             last_share = (cargo.weight_t - before) / cargo.weight_t
+            policy.took(c.id, c.home.id, cargo, until_h)
     c.clock.to("working_h")
     return last_share
 
@@ -217,6 +231,7 @@ def unload(world: World, c: Shuttle, far: NodeState, cargo: Load) -> Generator[s
     facility, request = yield from acquire(world, far, c)
     yield from handle(world, far, c.carrier, c.id, cargo.weight_t, False, c.clock)
     world.put_down(far, cargo)
+    world.policy.arrived(far.id, cargo.weight_t)
     unloaded = env.now
     repair_h = world.vary.breakdown_h(c.type_id, c.id, "destination")
     if repair_h > 0:  # broken after unloading: repaired where it stands, keeping its spot or berth
@@ -233,6 +248,7 @@ def become_available(world: World, c: Shuttle) -> Steps:
     """Wait for the carrier's activation, then for it to be mission capable."""
     env = world.env
     start_h = world.vary.available_from_h(c.fleet_id, c.index, c.fleet.available_from_day * 24.0)
+    world.policy.at(c.id, c.home.id, start_h)
     if start_h > 0:
         yield env.timeout(start_h)
     down_h = world.vary.down_at_start_h(c.type_id, c.id)
@@ -255,6 +271,8 @@ def shuttle(world: World, c: Shuttle) -> Steps:
         if cargo is None:
             continue
         departure = env.now
+        back_h = departure + 2 * out_h + rules.own_time_h(c.carrier, s.nodes[leg.to], False, cargo.weight_t)
+        world.policy.departed(c.id, leg.to, cargo.weight_t, back_h if c.fleet.cycling else None, c.home.id)
         yield from move(world, c, out_h)
         arrival = env.now
         unloaded = yield from unload(world, c, world.nodes[leg.to], cargo)

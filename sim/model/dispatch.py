@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sim.model.ledger import Key
 from sim.model.nodes import NodeState
-from sim.packing import Offer
+from sim.packing import Load, Offer
 
 if TYPE_CHECKING:
     from sim.model.world import World
@@ -38,6 +38,21 @@ class DispatchPolicy(Protocol):
     def offers(self, node: NodeState, leg_id: str, fleet_id: str, carrier_id: str) -> list[Offer]:
         """The cargo that carrier may take for `leg_id`, in packing order, each with the quantity it may take."""
         ...
+
+    def keep_holding(self, node: NodeState, leg_id: str, fleet_id: str, carrier_id: str, cargo: Load) -> bool:
+        """Whether a carrier holding its berth for more cargo (`max_hold_h`) should go on holding."""
+        ...
+
+    def retry_after_h(self, carrier_id: str) -> float | None:
+        """Hours after which a carrier told to wait should look again without new cargo (None: only on new cargo)."""
+        ...
+
+    # what the carrier steps tell the policy (where carriers are, what they carry)
+    def at(self, carrier_id: str, node_id: str, ready_h: float) -> None: ...
+    def took(self, carrier_id: str, node_id: str, cargo: Load, hold_until_h: float) -> None: ...
+    def gone(self, carrier_id: str) -> None: ...
+    def departed(self, carrier_id: str, to: str, tonnes: float, back_h: float | None, home: str) -> None: ...
+    def arrived(self, to: str, tonnes: float) -> None: ...
 
 
 class CargoMatch:
@@ -102,3 +117,24 @@ class Greedy:
 
     def offers(self, node: NodeState, leg_id: str, fleet_id: str, carrier_id: str) -> list[Offer]:
         return self.world.match.waiting(node, leg_id, self.world.scenario.fleets[fleet_id].carrier)
+
+    def keep_holding(self, node: NodeState, leg_id: str, fleet_id: str, carrier_id: str, cargo: Load) -> bool:
+        return True  # until nearly full or the fleet's max_hold_h
+
+    def retry_after_h(self, carrier_id: str) -> float | None:
+        return None
+
+    def at(self, carrier_id: str, node_id: str, ready_h: float) -> None:
+        """A shuttle will be ready to load at `node_id` from `ready_h` (greedy needs no whereabouts)."""
+
+    def took(self, carrier_id: str, node_id: str, cargo: Load, hold_until_h: float) -> None:
+        """A shuttle took cargo aboard and is loading."""
+
+    def gone(self, carrier_id: str) -> None:
+        """A shuttle stopped taking cargo (handling its load, or gone for good)."""
+
+    def departed(self, carrier_id: str, to: str, tonnes: float, back_h: float | None, home: str) -> None:
+        """A shuttle left loaded for `to`, due home at `back_h` (None: it stays there)."""
+
+    def arrived(self, to: str, tonnes: float) -> None:
+        """A loaded carrier put its cargo down at `to`."""

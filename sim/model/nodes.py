@@ -49,6 +49,10 @@ class NodeState:
         self._waiters.append((keys, payload_t, event))
         return event
 
+    def cancel(self, event: simpy.Event) -> None:
+        """Stop waiting on an event from `wait_for` (its carrier woke for another reason)."""
+        self._waiters = [w for w in self._waiters if w[2] is not event]
+
     def add(self, key: Key, quantity: float) -> None:
         """Put cargo into this node's stock and wake the carriers that may take it."""
         self.stock.hold(key, quantity)

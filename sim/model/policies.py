@@ -6,12 +6,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sim.model.dispatch import DispatchPolicy, Greedy
+from sim.model.earliest import EarliestArrival
 
 if TYPE_CHECKING:
     from sim.model.world import World
 
 POLICIES: dict[str, Callable[[World], DispatchPolicy]] = {
     "greedy": Greedy,
+    "earliest_arrival": EarliestArrival,
 }
 
 
