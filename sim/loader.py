@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.schema import Scenario
-from sim.checks import check_calendar, check_movable, check_references
+from sim.checks import check_calendar, check_movable, check_references, check_reliability
 
 MAX_EXTENDS_DEPTH = 16
 MAX_FILE_BYTES = 5_000_000
@@ -52,7 +52,7 @@ def validate_raw(raw: dict[str, Any], file: str = "") -> Scenario:
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
-    problems = check_calendar(scenario, file) + check_movable(scenario, file)
+    problems = check_calendar(scenario, file) + check_movable(scenario, file) + check_reliability(scenario, file)
     if problems:
         raise ScenarioError(problems)
     return scenario
