@@ -63,3 +63,69 @@ def test_a_breakdown_loop_too_large_to_run_is_refused_with_an_estimate(tmp_path:
     err = capsys.readouterr().err
     assert "too large to run" in err and "planes up to" in err
     assert not out.exists()
+
+
+# --- 2. only regular files are read -----------------------------------------------------------------
+
+
+def _cli(*args: str, timeout: float = 60) -> "subprocess.CompletedProcess[str]":
+    """Run the sim command in a child process with 4 GB of address space (a hang or a runaway read fails the test)."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env, preexec_fn=limit)
+
+
+def test_a_named_pipe_in_the_library_is_refused_not_read(tmp_path: Path) -> None:
+    import os
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    os.mkfifo(lib / "zz.toml")
+    path = write_toml(tmp_path / "s.toml", scenario_raw())
+    done = _cli("validate", str(path))
+    assert done.returncode == 2, done.stderr
+    assert f"{lib / 'zz.toml'}: is a named pipe, not a regular file" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_device_is_refused_with_exit_2() -> None:
+    done = _cli("validate", "/dev/zero")
+    assert done.returncode == 2, done.stderr
+    assert "/dev/zero: is a character device, not a regular file" in done.stderr
+
+
+def test_a_scenario_that_extends_a_named_pipe_is_refused(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "parent.toml")
+    path = write_toml(tmp_path / "s.toml", scenario_raw(extends="parent.toml"))
+    done = _cli("validate", str(path))
+    assert done.returncode == 2, done.stderr
+    assert 'extends: "parent.toml": is a named pipe, not a regular file' in done.stderr
+
+
+def test_a_file_over_the_limit_is_refused_after_reading_no_more_than_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.loader
+
+    monkeypatch.setattr(sim.loader, "MAX_FILE_BYTES", 100)
+    path = tmp_path / "big.toml"
+    path.write_text("# " + "x" * 200 + "\n")
+    with pytest.raises(ScenarioError, match="over 100 bytes"):
+        sim.loader.load_scenario(path)
+
+
+@pytest.mark.parametrize("key", ["extends", "library"])
+def test_a_name_too_long_is_a_problem_with_its_key(key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write_toml(tmp_path / "s.toml", scenario_raw(**{key: "x" * 5000}))
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{path}: {key}: " in err and "File name too long" in err and "(5,0" in err
+    assert "internal error" not in err and "x" * 5000 not in err
