@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from sim.errors import ScenarioError, UsageError
+from sim.terminal import safe as escape  # user text on the terminal: no markup, no control characters
 
 from sim.runner import DEFAULT_REPLICATIONS, EXECUTORS, MAX_REPLICATIONS
 

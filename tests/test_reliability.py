@@ -129,3 +129,35 @@ def test_a_name_too_long_is_a_problem_with_its_key(key: str, tmp_path: Path, cap
     err = capsys.readouterr().err
     assert f"{path}: {key}: " in err and "File name too long" in err and "(5,0" in err
     assert "internal error" not in err and "x" * 5000 not in err
+
+
+# --- 5. control characters from user data never reach the terminal raw ---------------------------------
+
+ESC = "\x1b"
+
+
+def test_printable_shows_every_control_character_as_an_escape() -> None:
+    from sim.terminal import printable, safe
+
+    assert printable("a\x1b[31mb\x07\x9b2J\u202ec\nd") == "a\\x1b[31mb\\x07\\x9b2J\\u202ec\\x0ad"
+    assert printable("Luftbrücke 1948–49") == "Luftbrücke 1948–49"
+    assert safe("[bold]x\x1b") == "\\[bold]x\\x1b"
+
+
+def test_a_title_with_escape_sequences_is_printed_escaped_by_sim_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    title = f"Surge {ESC}]0;owned{ESC}\\ {ESC}[2J\x9b31m done"
+    path = write_toml(tmp_path / "s.toml", scenario_raw(title=title))
+    assert main(["run", str(path), "--out", str(tmp_path / "r"), "--jobs", "1", "--no-bounds"]) == 0
+    out = capsys.readouterr().out
+    assert ESC not in out and "\x9b" not in out
+    assert "Surge \\x1b]0;owned\\x1b\\ \\x1b[2J\\x9b31m done" in out
+
+
+def test_a_node_reference_with_escape_sequences_is_escaped_by_sim_validate(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    raw = scenario_raw({"legs": {"ab": {"to": f"b{ESC}[2J"}}})
+    path = write_toml(tmp_path / f"s{ESC}[1m.toml", raw)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert ESC not in err
+    assert 'legs.ab.to: unknown node "b\\x1b[2J"' in err and "s\\x1b[1m.toml" in err
