@@ -161,3 +161,27 @@ def test_a_node_reference_with_escape_sequences_is_escaped_by_sim_validate(tmp_p
     err = capsys.readouterr().err
     assert ESC not in err
     assert 'legs.ab.to: unknown node "b\\x1b[2J"' in err and "s\\x1b[1m.toml" in err
+
+
+# --- 8. a sane number of worker processes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "size", "sweep"])
+def test_jobs_above_four_per_core_exit_2_before_anything_runs(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+
+    import sim.runner
+    import sim.studies
+
+    for module in (sim.runner, sim.studies):
+        monkeypatch.setattr(module, "run", lambda *a, **k: pytest.fail("nothing may run"))
+    path = write_toml(tmp_path / "s.toml", scenario_raw())
+    extra = {"run": [], "compare": [str(path)], "size": ["--vary", "fleets.planes.count", "--range", "1:2"],
+             "sweep": ["--set", "fleets.planes.count=1:2:1"]}[command]
+    with pytest.raises(SystemExit) as info:
+        main([command, str(path), *extra, "-j", "100000", "--out", str(tmp_path / "o")])
+    assert info.value.code == 2
+    cores = os.cpu_count() or 1
+    assert f"must be at most {4 * cores:,} (4 x the {cores} core(s) of this machine" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
