@@ -139,6 +139,36 @@ def _check_writable_parent(out_dir: Path) -> None:
         raise UsageError(f"--out {out_dir}: cannot write in {parent} ({exc.strerror or exc})") from None
 
 
+def check_same_scenario(out_dir: Path, scenario: Scenario) -> None:
+    """Raise `UsageError` when `out_dir` holds results of another scenario (`sim bound --out RUNFOLDER`).
+
+    The scenario's fingerprint must match the one recorded in the folder's summary.json
+    (`reproduce.scenario_sha256`) or bounds.json (`scenario_sha256`); the scenario without its
+    uncertainty block (a `sim run --deterministic`) counts as the same. A folder that records no
+    fingerprint is not judged.
+    """
+    ours = {scenario.fingerprint(), scenario.planned().fingerprint()}
+    for name, keys in (("summary.json", ("reproduce", "scenario_sha256")), ("bounds.json", ("scenario_sha256",))):
+        recorded = _recorded(Path(out_dir) / name, keys)
+        if recorded is not None and recorded not in ours:
+            raise UsageError(f"--out {out_dir}: {name} is the result of another scenario (its scenario_sha256 "
+                             f"{str(recorded)[:12]}... is not {scenario.name}'s {scenario.fingerprint()[:12]}...); "
+                             "bounds go beside their own scenario's run: choose another --out")
+
+
+def _recorded(path: Path, keys: Sequence[str]) -> Any:
+    """The value at `keys` in a JSON file, or None when the file, or the value, is not there or not readable."""
+    try:
+        if not path.is_file():
+            return None
+        value: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 @contextmanager
 def atomic_folder(out_dir: Path, markers: Sequence[str] = ANY_RESULTS) -> Iterator[Path]:
     """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir`, on any error it is removed.

@@ -185,3 +185,33 @@ def test_jobs_above_four_per_core_exit_2_before_anything_runs(command: str, tmp_
     cores = os.cpu_count() or 1
     assert f"must be at most {4 * cores:,} (4 x the {cores} core(s) of this machine" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+# --- 9. bounds only beside their own scenario's run -----------------------------------------------------
+
+
+def test_sim_bound_refuses_a_run_folder_of_another_scenario(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mine = write_toml(tmp_path / "mine.toml", scenario_raw())
+    other = write_toml(tmp_path / "other.toml", scenario_raw({"fleets": {"planes": {"count": 2}}}, name="other"))
+    out = tmp_path / "run"
+    assert main(["run", str(mine), "--out", str(out), "-q", "--jobs", "1", "--no-bounds"]) == 0
+    before = sorted(p.name for p in out.iterdir())
+    capsys.readouterr()
+    assert main(["bound", str(other), "--out", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: summary.json is the result of another scenario" in err and "other's" in err
+    assert sorted(p.name for p in out.iterdir()) == before and "bounds.json" not in before
+    # its own scenario may add its bounds, and so may the same scenario run --deterministic
+    assert main(["bound", str(mine), "--out", str(out), "-q"]) == 0
+    assert json.loads((out / "bounds.json").read_text())["scenario_sha256"] == build(scenario_raw()).fingerprint()
+    assert main(["bound", str(other), "--out", str(out), "-q"]) == 2
+    assert "is the result of another scenario" in capsys.readouterr().err
+
+
+def test_sim_bound_beside_a_deterministic_run_of_its_scenario(tmp_path: Path) -> None:
+    raw = scenario_raw({"uncertainty": {"travel_time_factor": {"air": {"dist": "uniform", "low": 0.9, "high": 1.2}}}})
+    path = write_toml(tmp_path / "s.toml", raw)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--deterministic", "--out", str(out), "-q", "--jobs", "1", "--no-bounds"]) == 0
+    assert main(["bound", str(path), "--out", str(out), "-q"]) == 0
+    assert (out / "bounds.json").is_file()
