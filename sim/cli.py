@@ -262,7 +262,8 @@ def _bounds_or_note(scenario) -> dict:
 
 def _bound(args: argparse.Namespace) -> int:
     from sim.loader import load_scenario
-    from sim.output import MARKERS, check_same_scenario, check_target, write_json
+    from sim.files import cannot_write, write_bytes
+    from sim.output import MARKERS, check_same_scenario, check_target, json_bytes
     from sim.terminal import make_console, show_bounds
 
     scenario = load_scenario(args.scenario)
@@ -271,10 +272,11 @@ def _bound(args: argparse.Namespace) -> int:
         check_same_scenario(args.out, scenario)
     bounds = _bounds_or_note(scenario)
     if args.out is not None:  # one file into the folder (which may hold a run's results): written whole, then moved
-        args.out.mkdir(parents=True, exist_ok=True)
-        partial = args.out / ".bounds.json.partial"
-        write_json(partial, {"scenario": scenario.name, "scenario_sha256": scenario.fingerprint(), **bounds})
-        os.replace(partial, args.out / "bounds.json")
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(args.out, exc) from None
+        write_bytes(args.out / "bounds.json", json_bytes({"scenario": scenario.name, "scenario_sha256": scenario.fingerprint(), **bounds}))
     if not args.quiet:
         show_bounds({"classes": {c: {"name": scenario.cargo[c].name or c} for c in scenario.requirements}, "bounds": bounds},
                     make_console())

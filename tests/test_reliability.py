@@ -144,6 +144,7 @@ def test_printable_shows_every_control_character_as_an_escape() -> None:
     assert safe("[bold]x\x1b") == "\\[bold]x\\x1b"
 
 
+@pytest.mark.filterwarnings("ignore:Glyph")  # the pictures draw the title too
 def test_a_title_with_escape_sequences_is_printed_escaped_by_sim_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     title = f"Surge {ESC}]0;owned{ESC}\\ {ESC}[2J\x9b31m done"
     path = write_toml(tmp_path / "s.toml", scenario_raw(title=title))
@@ -215,3 +216,212 @@ def test_sim_bound_beside_a_deterministic_run_of_its_scenario(tmp_path: Path) ->
     assert main(["run", str(path), "--deterministic", "--out", str(out), "-q", "--jobs", "1", "--no-bounds"]) == 0
     assert main(["bound", str(path), "--out", str(out), "-q"]) == 0
     assert (out / "bounds.json").is_file()
+
+
+# --- 4. the results folder is swapped in one step ---------------------------------------------------------
+
+
+def _small_run(tmp_path: Path, out: Path) -> Path:
+    path = write_toml(tmp_path / "s.toml", scenario_raw())
+    assert main(["run", str(path), "--out", str(out), "-q", "--jobs", "1", "--no-bounds"]) == 0
+    return path
+
+
+def _listing(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_a_second_writer_racing_for_the_same_folder_is_not_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import sim.output
+
+    out = tmp_path / "results" / "r"
+    planted = []
+
+    class RacingOs:
+        """os, but another writer puts its results folder in place just before ours is renamed there."""
+
+        def __getattr__(self, name: str):
+            return getattr(os, name)
+
+        def _race(self, dst) -> None:
+            if Path(dst) == out and not planted:
+                out.mkdir()
+                (out / "summary.json").write_text('{"other": true}\n')
+                planted.append(True)
+
+        def rename(self, src, dst) -> None:
+            self._race(dst)
+            os.rename(src, dst)
+
+        def replace(self, src, dst) -> None:
+            self._race(dst)
+            os.replace(src, dst)
+
+    monkeypatch.setattr(sim.output, "os", RacingOs())
+    _small_run(tmp_path, out)
+    assert planted
+    assert json.loads((out / "summary.json").read_text())["scenario"] == "base"
+    assert (out / "deliveries.csv").is_file()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r"]
+
+
+def test_the_swap_exchanges_both_folders_in_one_step(tmp_path: Path) -> None:
+    import sys
+
+    from sim.output import _exchange
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    for folder in (a, b):
+        folder.mkdir()
+        (folder / "name").write_text(folder.name)
+    swapped = _exchange(a, b)
+    if swapped is None and not sys.platform.startswith("linux"):
+        pytest.skip("no renameat2 here: the fallback is tested below")
+    assert swapped is True
+    assert (a / "name").read_text() == "b" and (b / "name").read_text() == "a"
+
+
+def test_a_writer_killed_between_its_two_renames_leaves_the_old_folder_to_be_put_back(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from sim.output import TMP_PREFIX, clean_stale_temporaries
+
+    out = tmp_path / "r"
+    out.mkdir()
+    (out / "summary.json").write_text('{"previous": true}\n')
+    new = tmp_path / f"{TMP_PREFIX}new"
+    new.mkdir()
+    (new / "summary.json").write_text('{"new": true}\n')
+    # without RENAME_EXCHANGE, killed outright (SIGKILL) after the old folder is moved aside
+    script = f"""
+import os, signal, sim.output as o
+from pathlib import Path
+o._RENAMEAT2 = None
+real = os.rename
+def rename(src, dst):
+    if Path(src) == Path({str(new)!r}):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(src, dst)
+o.os = type("Os", (), {{"__getattr__": lambda self, n: getattr(os, n), "rename": staticmethod(rename)}})()
+o._replace_dir(Path({str(new)!r}), Path({str(out)!r}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == -9
+    assert not out.exists()
+    kept = [p.name for p in tmp_path.glob(TMP_PREFIX + "*") if p != new]
+    assert len(kept) == 1 and kept[0].endswith("-r") and "-old-" in kept[0]
+    clean_stale_temporaries(tmp_path)
+    assert (out / "summary.json").read_text() == '{"previous": true}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # the dead writer's half is gone too
+
+
+def test_without_exchange_the_old_folder_stays_until_the_new_one_is_in_place(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sim.output
+
+    monkeypatch.setattr(sim.output, "_RENAMEAT2", None)
+    out = tmp_path / "results" / "r"
+    _small_run(tmp_path, out)
+    first = _listing(out)
+    _small_run(tmp_path, out)
+    assert _listing(out) == first and sorted(p.name for p in out.parent.iterdir()) == ["r"]
+
+
+# --- 6 and 7. writing fails cleanly, temporaries are private ------------------------------------------------
+
+
+def test_disk_full_while_writing_results_exits_2_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+
+    import sim.output
+
+    out = tmp_path / "results" / "r"
+    path = _small_run(tmp_path, out)
+    before = _listing(out)
+    real = sim.output.write_csv
+
+    def full(target: Path, rows, columns) -> None:
+        if Path(target).name == "trips.csv":
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+        real(target, rows, columns)
+
+    monkeypatch.setattr(sim.output, "write_csv", full)
+    capsys.readouterr()
+    assert main(["run", str(path), "--out", str(out), "-q", "--jobs", "1", "--no-bounds"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'trips.csv'}: cannot write it (No space left on device)" in err and "internal error" not in err
+    assert _listing(out) == before
+    assert sorted(p.name for p in out.parent.iterdir()) == ["r"]
+
+
+def test_sim_plot_on_a_read_only_folder_exits_2_naming_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    import tempfile
+
+    out = tmp_path / "r"
+    _small_run(tmp_path, out)
+    before = _listing(out)
+
+    def read_only(*args, dir=None, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(dir))
+
+    monkeypatch.setattr(tempfile, "mkstemp", read_only)
+    capsys.readouterr()
+    assert main(["plot", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'delivery_curves.png'}: cannot write it (Read-only file system)" in err
+    assert "internal error" not in err and _listing(out) == before
+
+
+def test_sim_plot_never_follows_a_link_planted_at_a_temporary_name(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    _small_run(tmp_path, out)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    for name in (".report.html.tmp", ".delivery_curves.png.tmp", ".network_map.svg.tmp"):
+        (out / name).symlink_to(victim)
+    assert main(["plot", str(out), "-q"]) == 0
+    assert victim.read_text() == "precious\n"
+    assert (out / "report.html").is_file() and not (out / "report.html").is_symlink()
+    assert (out / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    links = sorted(p.name for p in out.iterdir() if p.is_symlink())
+    assert links == [".delivery_curves.png.tmp", ".network_map.svg.tmp", ".report.html.tmp"]  # left alone, never written
+
+
+def test_sim_bound_disk_full_exits_2_and_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    import errno
+    import os
+
+    import sim.files
+
+    out = tmp_path / "r"
+    path = _small_run(tmp_path, out)
+    before = _listing(out)
+    real_fdopen = os.fdopen
+
+    class Full:
+        def __init__(self, fh):
+            self.fh = fh
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+    monkeypatch.setattr(sim.files.os, "fdopen", lambda fd, mode: Full(real_fdopen(fd, mode)))
+    assert main(["bound", str(path), "--out", str(out), "-q"]) == 2
+    assert f"{out / 'bounds.json'}: cannot write it (No space left on device)" in capsys.readouterr().err
+    assert _listing(out) == before
