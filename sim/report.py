@@ -93,7 +93,7 @@ def redraw_saved(results_dir: Path) -> list[Path]:
     its values no longer parse is a `UsageError` naming the folder, not an internal error."""
     try:
         return redraw(results_dir)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         raise UsageError(f"{results_dir}: a saved file is damaged or was edited and cannot be drawn "
                          f"({type(exc).__name__}: {exc}); rerun sim run to write the folder again") from None
 

@@ -425,3 +425,28 @@ def test_sim_bound_disk_full_exits_2_and_leaves_no_partial_file(tmp_path: Path, 
     assert main(["bound", str(path), "--out", str(out), "-q"]) == 2
     assert f"{out / 'bounds.json'}: cannot write it (No space left on device)" in capsys.readouterr().err
     assert _listing(out) == before
+
+
+# --- 6. a tampered results folder ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("file, key, value, message", [
+    ("summary.json", "deadline_day", 1e308, "deadline_day must be a number from -36500 to 36500"),
+    ("summary.json", "utilization", {"planes": 1.0}, "utilization must be a list"),
+    ("scenario_resolved.json", "nodes", ["a", "b"], "nodes must be a table (JSON object)"),
+    ("summary.json", "classes", {"stuff": [1]}, "classes.stuff must be a table (JSON object)"),
+    ("scenario_resolved.json", "nodes", {"a": {"lat": "north", "lon": 1}}, "nodes.a.lat must be a number"),
+])
+def test_sim_plot_on_a_tampered_folder_exits_2_naming_file_and_key(file: str, key: str, value: object, message: str,
+                                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "r"
+    _small_run(tmp_path, out)
+    doc = json.loads((out / file).read_text())
+    doc[key] = value
+    (out / file).write_text(json.dumps(doc))
+    before = _listing(out)
+    capsys.readouterr()
+    assert main(["plot", str(out), "-q"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{out / file}: {message}" in err and "internal error" not in err
+    assert _listing(out) == before  # nothing redrawn from the damaged file
