@@ -450,3 +450,47 @@ def test_sim_plot_on_a_tampered_folder_exits_2_naming_file_and_key(file: str, ke
     err = " ".join(capsys.readouterr().err.split())
     assert f"{out / file}: {message}" in err and "internal error" not in err
     assert _listing(out) == before  # nothing redrawn from the damaged file
+
+
+# --- 10. map labels: near-linear placement, none past a count ----------------------------------------------
+
+
+def _map_axes(nodes: dict[str, dict[str, float]]):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 6))
+    ax.plot([n["lon"] for n in nodes.values()], [n["lat"] for n in nodes.values()], "o", linestyle="none")
+    ax.set_xlim(-1, 41)
+    ax.set_ylim(-1, 31)
+    return fig, ax
+
+
+def test_label_placement_compares_each_label_with_its_neighbours_only() -> None:
+    import matplotlib.pyplot as plt
+
+    from sim.figures import MAX_LABELS, _place_labels
+
+    # a 14 x 10 lattice of nodes, 3 degrees apart: 140 labels, each with room beside its node
+    nodes = {f"n{i}-{j}": {"lon": 3.0 * i, "lat": 3.0 * j} for i in range(14) for j in range(10)}
+    assert len(nodes) <= MAX_LABELS
+    fig, ax = _map_axes(nodes)
+    work = _place_labels(ax, nodes, sorted(nodes))
+    assert len(ax.texts) == len(nodes)
+    # comparing every candidate with every placed label and every node would be over 140 x 140 = 19,600
+    assert 0 < work <= 20 * len(nodes)
+    plt.close(fig)
+
+
+def test_past_the_label_count_the_map_says_so_and_places_none() -> None:
+    import matplotlib.pyplot as plt
+
+    from sim.figures import MAX_LABELS, _place_labels
+
+    nodes = {f"n{k}": {"lon": (k % 60) * 0.6, "lat": (k // 60) * 0.6} for k in range(3000)}
+    fig, ax = _map_axes(nodes)
+    assert _place_labels(ax, nodes, sorted(nodes)) == 0
+    assert [t.get_text() for t in ax.texts] == [f"3,000 nodes: too many to label (labels are shown up to {MAX_LABELS})"]
+    plt.close(fig)
