@@ -494,3 +494,57 @@ def test_past_the_label_count_the_map_says_so_and_places_none() -> None:
     assert _place_labels(ax, nodes, sorted(nodes)) == 0
     assert [t.get_text() for t in ax.texts] == [f"3,000 nodes: too many to label (labels are shown up to {MAX_LABELS})"]
     plt.close(fig)
+
+
+# --- 3. a Dask scheduler lost mid-run -------------------------------------------------------------------
+
+
+def test_a_dask_scheduler_killed_mid_run_ends_the_run_with_a_message(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed", reason="installed by the test extra")
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from dask.distributed import Client
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    address_file = tmp_path / "scheduler.json"
+    started: list[subprocess.Popen] = []
+    try:
+        started.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
+                                         "--port", "0", "--no-dashboard", "--scheduler-file", str(address_file)],
+                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 30
+        while not address_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.3)  # the file is written whole, then read
+        address = json.loads(address_file.read_text())["address"]
+        started.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+                                         "--nworkers", "1", "--no-dashboard"],
+                                        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        out = tmp_path / "results" / "surge"
+        out.mkdir(parents=True)
+        (out / "summary.json").write_text('{"previous": true}\n')
+        run = subprocess.Popen([sys.executable, "-c", "import sys; from sim.cli import main; sys.exit(main())", "run",
+                                str(ROOT / "scenarios" / "surge_dec2024.toml"), "-n", "2000", "--executor", "dask",
+                                "--scheduler", address, "--out", str(out), "-q"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        started.append(run)
+        with Client(address, timeout="10s") as watcher:  # wait until the run's tasks are on the worker
+            while not any(watcher.processing().values()) and run.poll() is None:
+                time.sleep(0.2)
+        assert run.poll() is None, run.communicate()
+        started[0].kill()  # the scheduler
+        started[0].wait(timeout=30)
+        _, err = run.communicate(timeout=60)
+        assert run.returncode == 2, err
+        assert f"lost the Dask scheduler at {address} after" in err and "previous results are left as they were" in err
+        assert "Traceback" not in err
+        assert (out / "summary.json").read_text() == '{"previous": true}\n'
+        assert sorted(p.name for p in out.parent.iterdir()) == ["surge"]
+    finally:
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
