@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from sim.cli import main
-from sim.errors import ScenarioError, UsageError
+from sim.errors import ScenarioError
 
 from conftest import build, scenario_raw, write_toml
 
@@ -68,11 +69,10 @@ def test_a_breakdown_loop_too_large_to_run_is_refused_with_an_estimate(tmp_path:
 # --- 2. only regular files are read -----------------------------------------------------------------
 
 
-def _cli(*args: str, timeout: float = 60) -> "subprocess.CompletedProcess[str]":
+def _cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """Run the sim command in a child process with 4 GB of address space (a hang or a runaway read fails the test)."""
     import os
     import resource
-    import subprocess
     import sys
 
     def limit() -> None:
