@@ -4,6 +4,11 @@ Each shuttle carrier can make at most one movement per shortest cycle (load, tra
 unload, travel back) over the horizon; a scheduled service at most its departures. Their
 sum bounds the movements of one replication; the run is refused above `MAX_MOVEMENTS` (a
 few minutes per replication on one core) unless forced.
+
+A carrier type that breaks down at the origin loses sorties before departure: each lost
+one costs a repair and another try, with no movement. Those tries are work too, and with a
+short repair they outnumber the movements by far, so a shuttle is counted at the larger of
+its movements and its expected tries: a try every (1 - p) x cycle + p x mean repair hours.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ MIN_CYCLE_H = 1e-3
 
 
 def movement_bound(scenario: Scenario) -> dict[str, float]:
-    """Most movements each fleet could make over the horizon (an upper bound)."""
+    """Most movements each fleet could make over the horizon (an upper bound), sortie attempts lost to breakdowns included."""
     horizon_h = scenario.horizon * 24.0
     out = {}
     for fleet_id, fleet in scenario.fleets.items():
@@ -28,9 +33,26 @@ def movement_bound(scenario: Scenario) -> dict[str, float]:
         carrier = scenario.carriers[fleet.carrier]
         cycle = min(2 * travel_time_h(scenario, leg, fleet.carrier) + (carrier.load_time_h or 0.0) + (carrier.unload_time_h or 0.0)
                     for leg in fleet.legs)
-        per_carrier = active_h / max(cycle, MIN_CYCLE_H) + 1
-        out[fleet_id] = (fleet.count or 0) * (per_carrier if fleet.cycling else 1)
+        tries = _tries(scenario, fleet.carrier, cycle, active_h, fleet.cycling)
+        if fleet.cycling:
+            per_carrier = max(active_h / max(cycle, MIN_CYCLE_H), tries) + 1
+        else:
+            per_carrier = max(tries, 1.0)
+        out[fleet_id] = (fleet.count or 0) * per_carrier
     return out
+
+
+def _tries(scenario: Scenario, carrier_type: str, cycle_h: float, active_h: float, cycling: bool) -> float:
+    """Expected sortie attempts of one carrier over `active_h` when sorties are lost to breakdowns at the origin.
+
+    A carrier that makes one voyage only (not cycling) stops trying once a sortie gets away: 1 / (1 - p) tries.
+    """
+    rel = scenario.uncertainty.reliability.get(carrier_type)
+    if rel is None or rel.breakdown_at != "origin" or rel.breakdown_probability == 0 or rel.repair_time_h is None:
+        return 0.0
+    p = rel.breakdown_probability
+    over_horizon = active_h / max((1 - p) * cycle_h + p * rel.repair_time_h.mean, MIN_CYCLE_H)
+    return over_horizon if cycling or p >= 1 else min(over_horizon, 1 / (1 - p))
 
 
 def check_size(scenario: Scenario, replications: int, force: bool) -> None:

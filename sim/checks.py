@@ -171,6 +171,22 @@ def check_movable(scenario: Scenario, file: str = "") -> list[Problem]:
     return sorted(set(problems), key=lambda p: p.path)
 
 
+def check_reliability(scenario: Scenario, file: str = "") -> list[Problem]:
+    """A carrier type that breaks down before every departure can never leave: its shuttle would loop forever.
+
+    With `breakdown_probability = 1` at the origin every sortie is lost before departure, so the carrier only
+    ever repairs and tries again (a short repair time makes that loop spin without end).
+    """
+    problems = []
+    for ctype, rel in scenario.uncertainty.reliability.items():
+        if rel.breakdown_probability >= 1 and rel.breakdown_at == "origin" and rel.repair_time_h is not None \
+                and rel.repair_time_h.mean > 0:
+            problems.append(Problem(f"uncertainty.reliability.{ctype}.breakdown_probability",
+                                    f'is 1 with breakdown_at = "origin": every sortie of carrier type "{ctype}" is lost '
+                                    "before departure, so it can never leave; give a probability below 1", file))
+    return problems
+
+
 def _leg_problem(s: Scenario, leg_id: str, cargo_id: str, fleets: list[str]) -> str:
     if not fleets:
         return "no fleet with carriers serves this leg"

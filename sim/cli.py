@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from sim.errors import ScenarioError, UsageError
+from sim.terminal import safe as escape  # user text on the terminal: no markup, no control characters
 
 from sim.runner import DEFAULT_REPLICATIONS, EXECUTORS, MAX_REPLICATIONS
 
@@ -43,6 +43,19 @@ def _int_at_least(low: int, high: int | None = None):
 
 
 _positive_int = _int_at_least(1)
+CORES = os.cpu_count() or 1
+MAX_JOBS = 4 * CORES  # more worker processes than this only thrash (each is a whole Python with the model)
+
+
+def _job_count(text: str) -> int:
+    """An argparse type: worker processes, 1 to `MAX_JOBS` (4 x the cores), saying why more is refused."""
+    value = _positive_int(text)
+    if value > MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_JOBS:,} (4 x the {CORES} core(s) of this machine; "
+                                         f"more processes only slow the run down), got {value:,}")
+    return value
+
+
 _non_negative_int = _int_at_least(0)
 _replication_count = _int_at_least(1, MAX_REPLICATIONS)
 OUT_HELP = "; an existing folder is replaced only when it is empty or holds this command's results"
@@ -62,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--deterministic", action="store_true",
                      help="ignore the scenario's uncertainty block: one run at planned values")
     run.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0)")
-    run.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1,
-                     help="worker processes (default: all cores)")
+    run.add_argument("--jobs", "-j", type=_job_count, default=CORES,
+                     help=f"worker processes, at most {MAX_JOBS} (default: all cores)")
     run.add_argument("--replication", type=_non_negative_int, default=None, metavar="K",
                      help="run only replication K of the seed (to rerun a failed one)")
     run.add_argument("--executor", choices=EXECUTORS, default=EXECUTORS[0],
@@ -115,7 +128,8 @@ def _study_options(parser: argparse.ArgumentParser, default_out: str) -> None:
                         help=f"replications per run, at most {MAX_REPLICATIONS:,} "
                              f"(default {DEFAULT_REPLICATIONS} with an uncertainty block, else 1)")
     parser.add_argument("--seed", type=_non_negative_int, default=0, help="root seed (default 0), the same for every run")
-    parser.add_argument("--jobs", "-j", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: all cores)")
+    parser.add_argument("--jobs", "-j", type=_job_count, default=CORES,
+                        help=f"worker processes, at most {MAX_JOBS} (default: all cores)")
     parser.add_argument("--out", type=Path, help=f"results folder (default {default_out})" + OUT_HELP)
     parser.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     parser.add_argument("--force", action="store_true", help="run even scenarios estimated too large to finish")
@@ -248,18 +262,21 @@ def _bounds_or_note(scenario) -> dict:
 
 def _bound(args: argparse.Namespace) -> int:
     from sim.loader import load_scenario
-    from sim.output import MARKERS, check_target, write_json
+    from sim.files import cannot_write, write_bytes
+    from sim.output import MARKERS, check_same_scenario, check_target, json_bytes
     from sim.terminal import make_console, show_bounds
 
     scenario = load_scenario(args.scenario)
     if args.out is not None:
         check_target(args.out, MARKERS["bound"])
+        check_same_scenario(args.out, scenario)
     bounds = _bounds_or_note(scenario)
     if args.out is not None:  # one file into the folder (which may hold a run's results): written whole, then moved
-        args.out.mkdir(parents=True, exist_ok=True)
-        partial = args.out / ".bounds.json.partial"
-        write_json(partial, {"scenario": scenario.name, **bounds})
-        os.replace(partial, args.out / "bounds.json")
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise cannot_write(args.out, exc) from None
+        write_bytes(args.out / "bounds.json", json_bytes({"scenario": scenario.name, "scenario_sha256": scenario.fingerprint(), **bounds}))
     if not args.quiet:
         show_bounds({"classes": {c: {"name": scenario.cargo[c].name or c} for c in scenario.requirements}, "bounds": bounds},
                     make_console())

@@ -544,14 +544,33 @@ CANDIDATES = ((7, 5, "left", "bottom"), (7, -5, "left", "top"), (-7, 5, "right",
               (14, 14, "left", "bottom"), (-14, -14, "right", "top"), (14, -14, "left", "top"), (-14, 14, "right", "bottom"))
 
 
-def _place_labels(ax: Any, nodes: dict[str, Any], names: list[str]) -> None:
-    """Label nodes by id, trying a few offsets each so labels overlap neither each other nor other nodes."""
+MAX_LABELS = 150  # per map panel; past this many nodes labels would only cover each other (and the map)
+LABEL_CELL_PX = 48.0  # side of the grid cells that index placed labels and node markers
+
+
+def _place_labels(ax: Any, nodes: dict[str, Any], names: list[str]) -> int:
+    """Label nodes by id, trying a few offsets each so labels overlap neither each other nor other nodes.
+
+    Placed labels and node markers are kept in a grid of `LABEL_CELL_PX` cells, so each candidate is
+    compared only with what lies in the cells it covers: the work grows with the number of nodes, not its
+    square. Past `MAX_LABELS` nodes the panel says so instead of labelling them. Returns the number of
+    comparisons made (labels and markers looked at), the measure of the placement's work.
+    """
+    if len(names) > MAX_LABELS:
+        ax.text(0.01, 0.01, f"{len(names):,} nodes: too many to label (labels are shown up to {MAX_LABELS})",
+                transform=ax.transAxes, fontsize=7, color=style.MUTED, ha="left", va="bottom", zorder=6)
+        return 0
     fig = ax.figure
     fig.canvas.draw()  # fixes the layout so that extents are known
     renderer = fig.canvas.get_renderer()
     box = ax.get_window_extent(renderer)
-    points = [ax.transData.transform((n["lon"], n["lat"])) for n in nodes.values()]
-    taken = []
+    points: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    for n in nodes.values():
+        x, y = ax.transData.transform((n["lon"], n["lat"]))
+        points[_cell(x, y)].append((x, y))
+    taken: list[Any] = []
+    grid: dict[tuple[int, int], list[int]] = defaultdict(list)
+    work = 0
     for nid in names:
         n = nodes[nid]
         best, best_cost = None, math.inf
@@ -560,8 +579,12 @@ def _place_labels(ax: Any, nodes: dict[str, Any], names: list[str]) -> None:
                                fontsize=8, zorder=5, bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
                                                            "edgecolor": "none", "alpha": 0.75})
             ext = text.get_window_extent(renderer).expanded(1.05, 1.1)
-            cost = sum(_overlap(ext, t) for t in taken)
-            cost += sum(40.0 for p in points if ext.contains(*p))
+            cells = _cells(ext)
+            near = sorted({i for c in cells for i in grid.get(c, ())})  # placement order, as a sum over all would add
+            cost = sum(_overlap(ext, taken[i]) for i in near)
+            marks = [p for c in cells for p in points.get(c, ())]
+            cost += sum(40.0 for p in marks if ext.contains(*p))
+            work += len(near) + len(marks)
             if not (box.contains(ext.x0, ext.y0) and box.contains(ext.x1, ext.y1)):
                 cost += 500.0
             if cost < best_cost:
@@ -574,6 +597,19 @@ def _place_labels(ax: Any, nodes: dict[str, Any], names: list[str]) -> None:
                 break
         if best is not None:
             taken.append(best[1])
+            for c in _cells(best[1]):
+                grid[c].append(len(taken) - 1)
+    return work
+
+
+def _cell(x: float, y: float) -> tuple[int, int]:
+    return int(math.floor(x / LABEL_CELL_PX)), int(math.floor(y / LABEL_CELL_PX))
+
+
+def _cells(ext: Any) -> list[tuple[int, int]]:
+    """The grid cells a box (in display pixels) covers."""
+    (i0, j0), (i1, j1) = _cell(ext.x0, ext.y0), _cell(ext.x1, ext.y1)
+    return [(i, j) for i in range(i0, i1 + 1) for j in range(j0, j1 + 1)]
 
 
 def _overlap(a: Any, b: Any) -> float:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import math
+import os
+import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -18,7 +20,7 @@ from pydantic import ValidationError
 
 from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.schema import Scenario
-from sim.checks import check_calendar, check_movable, check_references
+from sim.checks import check_calendar, check_movable, check_references, check_reliability
 
 MAX_EXTENDS_DEPTH = 16
 MAX_FILE_BYTES = 5_000_000
@@ -52,25 +54,15 @@ def validate_raw(raw: dict[str, Any], file: str = "") -> Scenario:
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
-    problems = check_calendar(scenario, file) + check_movable(scenario, file)
+    problems = check_calendar(scenario, file) + check_movable(scenario, file) + check_reliability(scenario, file)
     if problems:
         raise ScenarioError(problems)
     return scenario
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ScenarioError([Problem("", f"cannot read file: {exc.strerror or exc}", str(path))]) from None
-    if size > MAX_FILE_BYTES:
-        raise ScenarioError([Problem("", f"file is {size:,} bytes; a scenario may be at most {MAX_FILE_BYTES:,}", str(path))])
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError([Problem("", f"not valid UTF-8 text (byte {exc.start})", str(path))]) from None
-    except OSError as exc:
-        raise ScenarioError([Problem("", f"cannot read file: {exc.strerror or exc}", str(path))]) from None
+    """Parse one TOML file; only a regular file is read (a named pipe would block, a device never end)."""
+    text = _read_text(path)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -79,8 +71,76 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError([Problem("", "not valid TOML: nested too deeply", str(path))]) from None
 
 
+def _read_text(path: Path) -> str:
+    """The UTF-8 text of a regular file of at most `MAX_FILE_BYTES`; anything else is a `ScenarioError` naming it.
+
+    The file is opened without blocking and checked on the open descriptor, so a named pipe, a
+    device or a folder is refused before a byte is read, and no more than the limit is ever read.
+    """
+    def fail(message: str) -> ScenarioError:
+        return ScenarioError([Problem("", message, str(path))])
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise fail(f"is {_file_kind(mode)}, not a regular file: give a scenario file (TOML)")
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_FILE_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise fail(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:
+        raise fail(f"file is over {MAX_FILE_BYTES:,} bytes; a scenario may be at most {MAX_FILE_BYTES:,}")
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise fail(f"not valid UTF-8 text (byte {exc.start})") from None
+
+
+def _file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    for test, kind in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
+
+
+def _missing(path: Path, folder: bool = False) -> str | None:
+    """Why `path` is not an existing file (or folder), or None if it is one; never raises (a name too long is a reason)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return "no such folder" if folder else "no such file"
+    except OSError as exc:
+        return f"cannot use it ({exc.strerror or exc})"
+    if folder and not stat.S_ISDIR(mode):
+        return "not a folder"
+    if not folder and not stat.S_ISREG(mode):
+        return f"is {_file_kind(mode)}, not a regular file"
+    return None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    """`text` cut to `limit` characters for a message (a 5,000-character name is not repeated whole)."""
+    return text if len(text) <= limit else f"{text[:limit - 3]}... ({len(text):,} characters)"
+
+
 def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except OSError as exc:
+        raise ScenarioError([Problem("", f"cannot read file: {exc.strerror or exc}", _short(str(path)))]) from None
     if resolved in chain:
         cycle = " -> ".join(p.name for p in (*chain, resolved))
         raise ScenarioError([Problem("extends", f"extends itself in a cycle: {cycle}", str(path))])
@@ -93,8 +153,11 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if not isinstance(parent, str) or not parent:
         raise ScenarioError([Problem("extends", f"must be a file name (text), got {parent!r}", str(path))])
     parent_path = path.parent / parent
-    if not parent_path.is_file():
-        raise ScenarioError([Problem("extends", f'no such scenario file "{parent}" beside this one', str(path))])
+    why = _missing(parent_path)
+    if why == "no such file":
+        raise ScenarioError([Problem("extends", f'no such scenario file "{_short(parent)}" beside this one', str(path))])
+    if why:
+        raise ScenarioError([Problem("extends", f'"{_short(parent)}": {why}', str(path))])
     base = _read_with_extends(parent_path, (*chain, resolved))
     base.pop("name", None)  # a child is its own scenario: it must name itself
     base.pop("title", None)
@@ -147,9 +210,13 @@ def _read_library(scenario_path: Path, library: Any) -> dict[str, dict[str, Any]
         if not all(isinstance(p, str) for p in _as_list(library)):
             raise ScenarioError([Problem("library", "must be a folder name or a list of folder names", str(scenario_path))])
         folders = [scenario_path.parent / p for p in _as_list(library)]
-        missing = [str(f) for f in folders if not f.is_dir()]
-        if missing:
-            raise ScenarioError([Problem("library", f"no such folder: {', '.join(missing)}", str(scenario_path))])
+        missing = [(f, _missing(f, folder=True)) for f in folders]
+        if any(why == "no such folder" for _, why in missing):
+            names = ", ".join(_short(str(f)) for f, why in missing if why == "no such folder")
+            raise ScenarioError([Problem("library", f"no such folder: {names}", str(scenario_path))])
+        bad = [Problem("library", f"{_short(str(f))}: {why}", str(scenario_path)) for f, why in missing if why]
+        if bad:
+            raise ScenarioError(bad)
     assets: dict[str, dict[str, Any]] = {s: {} for s in LIBRARY_SECTIONS}
     problems: list[Problem] = []
     for folder in folders:

@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import json
 import math
 import os
+import secrets
 import shutil
+import signal
+import sys
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sim.errors import UsageError
+from sim.files import cannot_write, umask
 from sim.report import redraw
 from sim.record import Trip
 from sim.runner import RunResult
@@ -139,36 +145,81 @@ def _check_writable_parent(out_dir: Path) -> None:
         raise UsageError(f"--out {out_dir}: cannot write in {parent} ({exc.strerror or exc})") from None
 
 
+def check_same_scenario(out_dir: Path, scenario: Scenario) -> None:
+    """Raise `UsageError` when `out_dir` holds results of another scenario (`sim bound --out RUNFOLDER`).
+
+    The scenario's fingerprint must match the one recorded in the folder's summary.json
+    (`reproduce.scenario_sha256`) or bounds.json (`scenario_sha256`); the scenario without its
+    uncertainty block (a `sim run --deterministic`) counts as the same. A folder that records no
+    fingerprint is not judged.
+    """
+    ours = {scenario.fingerprint(), scenario.planned().fingerprint()}
+    for name, keys in (("summary.json", ("reproduce", "scenario_sha256")), ("bounds.json", ("scenario_sha256",))):
+        recorded = _recorded(Path(out_dir) / name, keys)
+        if recorded is not None and recorded not in ours:
+            raise UsageError(f"--out {out_dir}: {name} is the result of another scenario (its scenario_sha256 "
+                             f"{str(recorded)[:12]}... is not {scenario.name}'s {scenario.fingerprint()[:12]}...); "
+                             "bounds go beside their own scenario's run: choose another --out")
+
+
+def _recorded(path: Path, keys: Sequence[str]) -> Any:
+    """The value at `keys` in a JSON file, or None when the file, or the value, is not there or not readable."""
+    try:
+        if not path.is_file():
+            return None
+        value: Any = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for key in keys:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 @contextmanager
 def atomic_folder(out_dir: Path, markers: Sequence[str] = ANY_RESULTS) -> Iterator[Path]:
     """Yield a temporary folder beside `out_dir`; on success it replaces `out_dir`, on any error it is removed.
 
     `out_dir` is checked by `check_target(out_dir, markers)` first, so a folder not written by surge-sim is never replaced.
+    A failed write (disk full, read-only file system) is a `UsageError` naming the file, with `out_dir` left as it was.
     """
     out_dir = Path(out_dir)
     check_target(out_dir, markers)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    clean_stale_temporaries(out_dir.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        clean_stale_temporaries(out_dir.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=out_dir.parent))
+    except OSError as exc:
+        raise cannot_write(out_dir, exc) from None
     try:
         yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; a results folder gets the usual mode
+        os.chmod(tmp, 0o777 & ~umask())  # mkdtemp makes 0700; a results folder gets the usual mode
         _replace_dir(tmp, out_dir)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise cannot_write(_as_written(exc, tmp, out_dir), exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _umask() -> int:
-    """The process's umask (set and restored at once: os.umask is the only way to read it portably)."""
-    mask = os.umask(0o077)
-    os.umask(mask)
-    return mask
+def _as_written(exc: OSError, tmp: Path, out_dir: Path) -> Path:
+    """The file an error was about, named as it would have been in `out_dir` (not in the temporary folder)."""
+    if isinstance(exc.filename, str) and exc.filename:
+        try:
+            return out_dir / Path(exc.filename).relative_to(tmp)
+        except ValueError:
+            pass
+    return out_dir
+
+
+def json_bytes(doc: Any) -> bytes:
+    """JSON with fixed formatting (2-space indent, UTF-8, newline at the end)."""
+    return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def write_json(path: Path, doc: Any) -> None:
     """Write JSON with fixed formatting (2-space indent, UTF-8, newline at the end)."""
-    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_bytes(json_bytes(doc))
 
 
 def write_results(result: RunResult, out_dir: Path) -> Path:
@@ -192,23 +243,124 @@ def write_tables(result: RunResult, folder: Path) -> None:
         write_csv(folder / "trips.csv", trips, columns)
 
 
+RENAME_EXCHANGE = 2  # linux/fs.h
+AT_FDCWD = -100
+RETRIES = 8  # swaps tried while other writers keep replacing the same folder
+OLD = "old-"  # a kept previous folder: TMP_PREFIX + pid + "-old-" + token + "-" + the target's name
+
+
 def _replace_dir(new: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=target.parent))
-        os.rmdir(old)
-        os.replace(target, old)
-    os.replace(new, target)
-    if old is not None:
+    """Put folder `new` in place of `target`, so that `target` always holds either its old or its new contents.
+
+    Where the system can (Linux renameat2 RENAME_EXCHANGE) the two are swapped in one step and the old contents,
+    now in `new`, are removed. Elsewhere the old folder is kept under a name saying where it belongs until the
+    new one is in place (`clean_stale_temporaries` puts it back if the process dies between the two renames).
+    Another writer replacing `target` at the same moment is not an error: the last swap wins.
+    """
+    for _ in range(RETRIES):
+        if not os.path.lexists(target):
+            try:
+                os.rename(new, target)
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise
+                continue  # another writer put its folder there first: swap with it
+        swapped = _exchange(new, target)
+        if swapped is None:
+            _replace_keeping_old(new, target)
+            return
+        if swapped:
+            shutil.rmtree(new, ignore_errors=True)  # the old contents
+            return
+    raise OSError(errno.EBUSY, "other writers keep replacing it; try again", str(target))
+
+
+_RENAMEAT2: Any = False  # not looked up yet; None when the system has none
+
+
+def _exchange(a: Path, b: Path) -> bool | None:
+    """Swap folders `a` and `b` in one step; False if `b` vanished meanwhile, None where the system cannot swap."""
+    global _RENAMEAT2
+    if _RENAMEAT2 is False:
+        _RENAMEAT2 = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                fn = ctypes.CDLL(None, use_errno=True).renameat2
+                fn.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+                fn.restype = ctypes.c_int
+                _RENAMEAT2 = fn
+            except (OSError, AttributeError):
+                pass
+    if _RENAMEAT2 is None:
+        return None
+    import ctypes
+
+    if _RENAMEAT2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err == errno.ENOENT and os.path.lexists(a):
+        return False
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
+        return None  # this file system cannot swap
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _replace_keeping_old(new: Path, target: Path) -> None:
+    """Rename `target` aside under a name that says where it belongs, `new` into place, then remove the old one.
+
+    SIGINT and SIGTERM are held until this is done; if the second rename fails, the old folder goes back.
+    """
+    old = target.parent / f"{TMP_PREFIX}{os.getpid()}-{OLD}{secrets.token_hex(4)}-{target.name}"
+    with _signals_held():
+        os.rename(target, old)
+        try:
+            os.rename(new, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM (in the main thread, where Python handles them) and deliver them on leaving."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, lambda signum, frame: pending.append(signum)) for sig in held}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(pending):
+            signal.raise_signal(signum)
+
+
 def clean_stale_temporaries(folder: Path) -> None:
-    """Remove temporary folders left by runs that were killed outright (SIGKILL) and are no longer alive."""
+    """Remove temporary folders left by runs that were killed outright (SIGKILL) and are no longer alive.
+
+    A previous results folder kept aside by a run killed between its two renames is put back where it
+    belongs if nothing took its place; otherwise it is removed like any other temporary.
+    """
     for stale in folder.glob(TMP_PREFIX + "*"):
-        pid = stale.name[len(TMP_PREFIX):].split("-", 1)[0]
-        if stale.is_dir() and not (pid.isdigit() and _alive(int(pid))):
-            shutil.rmtree(stale, ignore_errors=True)
+        pid, _, rest = stale.name[len(TMP_PREFIX):].partition("-")
+        if not stale.is_dir() or (pid.isdigit() and _alive(int(pid))):
+            continue
+        if rest.startswith(OLD) and rest.count("-") >= 2:
+            home = folder / rest[len(OLD):].split("-", 1)[1]
+            if not os.path.lexists(home):
+                try:
+                    os.rename(stale, home)
+                    continue
+                except OSError:
+                    pass
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _alive(pid: int) -> bool:

@@ -17,13 +17,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
 import struct
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sim.errors import UsageError
+from sim.files import write_bytes
 from sim.html_page import esc, fmt_num, html_table, page
 from sim.saved import Saved, load
 
@@ -93,7 +93,7 @@ def redraw_saved(results_dir: Path) -> list[Path]:
     its values no longer parse is a `UsageError` naming the folder, not an internal error."""
     try:
         return redraw(results_dir)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
         raise UsageError(f"{results_dir}: a saved file is damaged or was edited and cannot be drawn "
                          f"({type(exc).__name__}: {exc}); rerun sim run to write the folder again") from None
 
@@ -109,13 +109,7 @@ def write_report(results_dir: Path, draw_missing: bool = True) -> Path:
     saved = load(folder)
     page = render(saved)
     target = folder / REPORT
-    tmp = folder / f".{REPORT}.tmp"
-    try:
-        tmp.write_text(page, encoding="utf-8")
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_bytes(target, page.encode("utf-8"))  # a fresh private temporary (O_EXCL), then moved over the old page
     return target
 
 

@@ -145,8 +145,11 @@ def _dask(scenario: Scenario, seed: int, indices: list[int], jobs: int, schedule
 
         for index in list(itertools.islice(pending, 4 * workers)):
             submit(index)
+        done = 0
         for future in window:
             index = index_of.pop(future.key)
+            _check_scheduler_alive(client, future, scheduler, done, len(indices))
+            done += 1
             try:
                 yield future.result()
             except Exception as exc:  # the worker itself failed (killed, lost): report, keep the rest
@@ -156,9 +159,38 @@ def _dask(scenario: Scenario, seed: int, indices: list[int], jobs: int, schedule
             if nxt is not None:
                 submit(nxt)
     finally:
-        client.close()
+        _close_client(client)
         if cluster is not None:
             cluster.close()
+
+
+def _close_client(client: Any) -> None:
+    """Close a Dask client; one that lost its scheduler is closed quietly (Dask would log its cancelled
+    reconnection attempt with a traceback under the run's own message)."""
+    if client.status == "running":
+        client.close()
+        return
+    import logging
+
+    previous = logging.root.manager.disable
+    logging.disable(logging.CRITICAL)
+    try:
+        client.close(timeout=10)
+    finally:
+        logging.disable(previous)
+
+
+def _check_scheduler_alive(client: Any, future: Any, scheduler: str | None, done: int, total: int) -> None:
+    """Raise `UsageError` when the client lost its scheduler (its futures come back cancelled).
+
+    On a lost connection the Dask client cancels every future it holds and tries to reconnect; new
+    tasks would wait forever, so the run stops here, before anything is written.
+    """
+    if future.status != "cancelled" and client.status == "running":
+        return
+    where = f"at {scheduler}" if scheduler else "of the local cluster"
+    raise UsageError(f"lost the Dask scheduler {where} after {done:,} of {total:,} replications (client {client.status}, "
+                     f"task {future.status}); nothing was written and previous results are left as they were")
 
 
 def _check_scheduler_address(scheduler: str) -> None:

@@ -19,7 +19,7 @@ from sim.runner import DEFAULT_REPLICATIONS, RunResult, run
 from sim.schema import Scenario
 from sim.sizing import parse_range, parse_set, size, sweep
 from sim.study_plots import compare_counts, compare_delivery, probability_curve, sweep_grid
-from sim.terminal import make_console, show_table
+from sim.terminal import make_console, safe, show_table
 
 def _replications(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
     if args.replications is not None:
@@ -105,8 +105,8 @@ def compare_command(args: argparse.Namespace) -> int:
                    f"differences against {names[0]} with 95% intervals", ["metric", *names], table, console)
         for name, classes in comparison.unshared_classes().items():
             if classes:
-                console.print(f"Not compared (not in every scenario): {name}: {', '.join(classes)}")
-        console.print(f"Results written to {out}")
+                console.print(f"Not compared (not in every scenario): {safe(name)}: {safe(', '.join(classes))}")
+        console.print(f"Results written to {safe(out)}")
     return 0
 
 
@@ -134,12 +134,12 @@ def size_command(args: argparse.Namespace) -> int:
                    ["value", "P(all met)", "95% CI", "bottleneck"],
                    [[f"{p.value:g}", f"{p.all_met_probability:.2f}", f"{p.ci95[0]:.2f}-{p.ci95[1]:.2f}", p.bottleneck or "-"]
                     for p in result.points], console)
-        console.print(result.message())
+        console.print(safe(result.message()))
         if not result.monotone:
-            console.print(f"[yellow]warning:[/yellow] the probability fell as {args.vary} grew between "
+            console.print(f"[yellow]warning:[/yellow] the probability fell as {safe(args.vary)} grew between "
                           + ", ".join(f"{a:g} and {b:g}" for a, b in result.violations)
                           + ": bisection assumes it does not; check the curve")
-        console.print(f"Results written to {out}")
+        console.print(f"Results written to {safe(out)}")
     return 0
 
 
@@ -172,8 +172,8 @@ def sweep_command(args: argparse.Namespace) -> int:
                    [[*(f"{r[k]:,.6g}" for k in result.keys), f"{r['all_met_probability']:.2f}",
                      *(_fmt(r[f"{c}_closure_day_p50"]) for c in classes)] for r in rows], console)
         if result.deliverable_note:
-            console.print(result.deliverable_note)
-        console.print(f"Results written to {out}")
+            console.print(safe(result.deliverable_note))
+        console.print(f"Results written to {safe(out)}")
     return 0
 
 

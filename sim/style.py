@@ -10,7 +10,6 @@ a fixed SVG id salt), through a temporary file so a picture is never half-writte
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as mticker  # noqa: E402
+
+from sim.files import replacing  # noqa: E402
 
 RC = {
     "font.family": "DejaVu Sans",  # shipped with matplotlib: the same glyphs on every machine
@@ -126,14 +127,11 @@ def save(fig: Any, path: Path) -> list[Path]:
     """Write `fig` as PNG at `path` and as SVG beside it, deterministically; close it; return both paths."""
     path = Path(path)
     written = []
-    for target, fmt in ((path, "png"), (svg_path(path), "svg")):
-        tmp = target.with_name(f".{target.name}.tmp")
-        try:
-            fig.savefig(tmp, format=fmt, metadata=METADATA[fmt], dpi=DPI)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
-        written.append(target)
-    plt.close(fig)
+    try:
+        for target, fmt in ((path, "png"), (svg_path(path), "svg")):
+            with replacing(target) as fh:  # a fresh private temporary (O_EXCL), then moved over the old picture
+                fig.savefig(fh, format=fmt, metadata=METADATA[fmt], dpi=DPI)
+            written.append(target)
+    finally:
+        plt.close(fig)
     return written

@@ -1,13 +1,38 @@
-"""The verdict on the terminal: per class target, delivered by deadline, closure, met; counts; bottlenecks."""
+"""The verdict on the terminal: per class target, delivered by deadline, closure, met; counts; bottlenecks.
+
+Everything printed that comes from user data (scenario text, names, file names, error messages
+quoting them) goes through `safe`, so it can neither inject Rich markup nor reach the terminal
+as escape sequences.
+"""
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as _markup_escape
 from rich.table import Table
+
+# C0 controls (newline and tab included: user text is shown on one line), DEL, C1 controls (0x9b is a
+# one-byte CSI), and the bidirectional overrides and isolates that reorder what a reader sees
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def printable(text: object) -> str:
+    """`text` with every control character shown as a visible escape (ESC as \\x1b), safe to write to a terminal."""
+    return _CONTROL.sub(_shown, str(text))
+
+
+def safe(text: object) -> str:
+    """`text` for Rich markup: control characters shown as escapes (`printable`) and markup brackets escaped."""
+    return _markup_escape(printable(text))
 
 
 def make_console(stderr: bool = False) -> Console:
@@ -29,7 +54,7 @@ def _spread(stats: dict[str, float | None], digits: int = 0, replications: int =
 def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None = None) -> None:
     """Print the verdict, the movement counts and the busiest resources of a run (failures: `show_failures`)."""
     reps = summary["replications_completed"]
-    title = escape(summary["title"] or summary["scenario"])
+    title = safe(summary["title"] or summary["scenario"])
     console.print(f"[bold]{title}[/bold]  start {summary['start_date']}, deadline day {summary['deadline_day']:g} "
                   f"({summary['deadline_date']}), {reps} replication{'s' if reps != 1 else ''}, seed {summary['seed']}")
     band = "P50 (P10-P90)" if reps > 1 else ""
@@ -39,7 +64,7 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
         verdict.add_column(col, justify=justify)  # type: ignore[arg-type]
     for cls, info in summary["classes"].items():
         met = f"{info['p_met']:.2f}" if reps > 1 else ("[green]yes[/green]" if info["p_met"] == 1 else "[red]no[/red]")
-        verdict.add_row(escape(f"{cls} ({info['unit']})"), _num(info["target"]),
+        verdict.add_row(safe(f"{cls} ({info['unit']})"), _num(info["target"]),
                         _spread(info["delivered_by_deadline"], 0, reps), _spread(info["closure_day"], 1, reps),
                         info["closure_date"]["p50"] or "not closed", met)
     console.print(verdict)
@@ -53,7 +78,7 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
     counts.add_column("movements", justify="right")
     for group, label in (("flights", "flights"), ("sailings", "sailings"), ("land_trips", "land trips")):
         for ctype, stats in summary[group].items():
-            counts.add_row(label, escape(ctype), _spread(stats, 0, reps))
+            counts.add_row(label, safe(ctype), _spread(stats, 0, reps))
     console.print(counts)
     tonnes = ", ".join(f"{m} {_num(s['p50'])} t" for m, s in summary["tonnes_by_mode"].items() if s["p50"])
     console.print(f"Tonnes moved by mode (P50, counting each leg): {tonnes or 'none'}")
@@ -62,14 +87,14 @@ def show_summary(summary: dict[str, Any], console: Console, out_dir: str | None 
     busy.add_column("utilization", justify="right")
     busy.add_column("queueing (carrier-h)", justify="right")
     for row in summary["utilization"][:6]:
-        busy.add_row(escape(row["resource"]), f"{row['utilization']:.0%}", _num(row["queue_h"]))
+        busy.add_row(safe(row["resource"]), f"{row['utilization']:.0%}", _num(row["queue_h"]))
     console.print(busy)
     if summary["bottleneck"]:
-        console.print(f"Bottleneck (highest mean utilization): [bold]{escape(summary['bottleneck'])}[/bold]")
+        console.print(f"Bottleneck (highest mean utilization): [bold]{safe(summary['bottleneck'])}[/bold]")
     if "bounds" in summary:
         show_bounds(summary, console)
     if out_dir:
-        console.print(f"Results written to {escape(out_dir)}")
+        console.print(f"Results written to {safe(out_dir)}")
 
 
 def show_failures(summary: dict[str, Any], console: Console) -> None:
@@ -80,14 +105,14 @@ def show_failures(summary: dict[str, Any], console: Console) -> None:
     console.print(f"[red]{len(failed)} replication(s) failed[/red] and are left out of the results; "
                   "rerun one with --replication K:", soft_wrap=True)
     for f in failed[:10]:
-        console.print(f"  replication {f['index']}: {escape(f['error'])}", soft_wrap=True)
+        console.print(f"  replication {f['index']}: {safe(f['error'])}", soft_wrap=True)
 
 
 def show_bounds(summary: dict[str, Any], console: Console) -> None:
     """Bounds beside the simulated figures: no plan can deliver more by the deadline, or close earlier."""
     bounds = summary["bounds"]
     if "error" in bounds:
-        console.print(f"[yellow]{escape(bounds['error'])}[/yellow]")
+        console.print(f"[yellow]{safe(bounds['error'])}[/yellow]")
         return
     simulated = "delivered" in next(iter(summary["classes"].values()), {}) or "closure_day" in next(iter(summary["classes"].values()), {})
     table = Table(title="Bounds: no real plan can beat the LP figures; the planning-factor closure is an estimate", title_justify="left")
@@ -101,7 +126,7 @@ def show_bounds(summary: dict[str, Any], console: Console) -> None:
     table.add_column("planning-factor estimate, closure day", justify="right")
     for cls, b in bounds["classes"].items():
         info = summary["classes"].get(cls, {})
-        row = [escape(cls)]
+        row = [safe(cls)]
         if simulated:
             row.append(_num(info["delivered_by_deadline"]["p50"]))
         row.append(_num(b["max_by_deadline"]))
@@ -111,15 +136,15 @@ def show_bounds(summary: dict[str, Any], console: Console) -> None:
         table.add_row(*row)
     console.print(table)
     if bounds.get("binding"):
-        console.print(f"Planning factors: [bold]{escape(bounds['binding'])}[/bold] binds. {escape(bounds.get('explanation') or '')}",
+        console.print(f"Planning factors: [bold]{safe(bounds['binding'])}[/bold] binds. {safe(bounds.get('explanation') or '')}",
                       soft_wrap=True)
 
 
 def show_table(title: str, columns: list[str], rows: list[list[str]], console: Console) -> None:
     """Print a plain table: first column left-aligned, the others right-aligned."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=safe(title), title_justify="left")
     for i, col in enumerate(columns):
-        table.add_column(escape(col), justify="left" if i == 0 else "right")
+        table.add_column(safe(col), justify="left" if i == 0 else "right")
     for row in rows:
-        table.add_row(*(escape(cell) for cell in row))
+        table.add_row(*(safe(cell) for cell in row))
     console.print(table)
