@@ -429,7 +429,6 @@ def test_planned_bound_of_the_baseline_is_tighter_than_its_best_case():
     for cls in scenario.requirements:
         assert planned.earliest_closure_day[cls] >= best.earliest_closure_day[cls]
         assert planned.max_by_deadline[cls] <= best.max_by_deadline[cls] * (1 + REL)
-    assert planned.solve_s < 5  # well under a few seconds, even on a slow CI machine
 
 
 def test_bounds_summary_is_json_ready_and_names_measured_resources() -> None:

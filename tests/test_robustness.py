@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import csv
 import json
+import os
+import select
 import signal
 import subprocess
 import sys
@@ -34,6 +36,35 @@ def _start_long_run(out: Path) -> subprocess.Popen:
                              "--out", str(out), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=out.parent)
 
 
+def _wait_for_workers(proc: subprocess.Popen) -> list[int]:
+    """The run's worker processes, once it has started them: it is then inside `main`, replicating.
+
+    Waits on that event rather than for a fixed time, so a loaded machine only makes it later.
+    """
+    while proc.poll() is None:
+        workers = _children_of(proc.pid)
+        if workers:
+            return workers
+        time.sleep(0.05)
+    raise AssertionError(f"the run ended (status {proc.returncode}) before starting workers: {proc.communicate()}")
+
+
+def _wait_until_gone(pids: list[int]) -> None:
+    """Block until every process in `pids` has exited (Linux pidfds; no clock decides "too slow")."""
+    fds = []
+    for pid in pids:
+        try:
+            fds.append(os.pidfd_open(pid))
+        except ProcessLookupError:  # already gone
+            continue
+    try:
+        for fd in fds:
+            select.select([fd], [], [])  # readable when the process has exited
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _children_of(pid: int) -> list[int]:
     """Processes whose parent is `pid` (from /proc)."""
     out = []
@@ -53,10 +84,9 @@ def test_a_killed_run_leaves_previous_results_and_no_temporaries(tmp_path: Path,
     out = tmp_path / "results" / "surge"
     marker = _previous_results(out)
     proc = _start_long_run(out)
-    time.sleep(4.0)  # imports done, replications running (2,000 take minutes)
-    assert proc.poll() is None, proc.communicate()
+    _wait_for_workers(proc)  # imports done, replications running (2,000 take minutes)
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    _, err = proc.communicate()
     assert proc.returncode == status, err
     assert b"Traceback" not in err
     assert marker.read_text() == '{"previous": true}\n'
@@ -68,16 +98,11 @@ def test_sigkill_leaves_at_most_a_temporary_folder_that_the_next_run_removes(tmp
     out = tmp_path / "results" / "surge"
     marker = _previous_results(out)
     proc = _start_long_run(out)
-    time.sleep(4.0)
-    workers = _children_of(proc.pid)
-    assert workers, "the run should have worker processes by now"
+    workers = _wait_for_workers(proc)
     proc.kill()
-    proc.wait(timeout=60)
-    deadline = time.time() + 20
-    while any(Path(f"/proc/{w}").exists() and "Z" not in (Path(f"/proc/{w}/stat").read_text().rsplit(")", 1)[1].split()[0])
-              for w in workers if Path(f"/proc/{w}").exists()) and time.time() < deadline:
-        time.sleep(0.2)
-    assert time.time() < deadline, "worker processes outlived the killed run"
+    proc.wait()
+    # the workers notice their parent is gone and exit; were one to outlive it, the test would hang here
+    _wait_until_gone(workers)
     assert marker.read_text() == '{"previous": true}\n'
     assert len(list(out.parent.glob(".tmp-surge-sim-*"))) <= 1
     # a folder left by a writer killed mid-write (its process is gone)
