@@ -18,9 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from sim.checks import check_calendar, check_movable, check_references
 from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.schema import Scenario
-from sim.checks import check_calendar, check_movable, check_references
 
 MAX_EXTENDS_DEPTH = 16
 MAX_FILE_BYTES = 5_000_000

@@ -19,11 +19,10 @@ import copy
 import datetime as dt
 import math
 import os
-from pathlib import Path
-from typing import Any
-
 import shutil
 import tomllib
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import fail_replication
-from sim.report import FIGURES
-
 import sim.runner as runner
 from sim.loader import validate_raw
 from sim.output import write_results, write_tables
+from sim.report import FIGURES
 from sim.runner import run
+
+from conftest import fail_replication
 
 DAY = 24.0
 
@@ -105,8 +105,9 @@ def test_replication_k_does_not_depend_on_n_or_jobs() -> None:
 def test_sim_run_replication_k_writes_that_replication_and_refuses_a_count_beside_it(tmp_path, capsys) -> None:
     import json
 
-    from conftest import write_toml
     from sim.cli import main
+
+    from conftest import write_toml
 
     scenario = validate_raw(voyage_scenario())
     path = write_toml(tmp_path / "voyage.toml", voyage_scenario())
@@ -150,8 +151,9 @@ def test_dask_local_cluster_gives_the_process_pool_results() -> None:
 
 
 def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from conftest import write_toml
     from sim.cli import main
+
+    from conftest import write_toml
 
     path = write_toml(tmp_path / "v.toml", voyage_scenario())
     assert main(["run", str(path), "-n", "5", "--jobs", "1", "--out", str(tmp_path / "o")]) == 0

@@ -20,11 +20,12 @@ from typing import Any
 
 import pytest
 
-from conftest import build, scenario_raw
 from sim.errors import UsageError
 from sim.output import write_results
 from sim.report import FIGURES, REPORT, redraw, redraw_saved, write_report
 from sim.runner import run
+
+from conftest import build, scenario_raw
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -290,8 +291,9 @@ def test_a_file_given_as_results_folder_is_named_as_a_file(tmp_path):
 @pytest.mark.parametrize("deadline_days", [0.001, 0.15])
 def test_a_deadline_of_minutes_draws_every_picture_without_a_warning(tmp_path, deadline_days):
     """Time axes count whole dates: a horizon under a day still gets a one-day axis (not a zero-width one)."""
-    from conftest import write_toml
     from sim.cli import main
+
+    from conftest import write_toml
 
     raw = scenario_raw({"requirements": {"stuff": {"quantity": 50}}}, deadline_days=deadline_days,
                        horizon_days=2 * deadline_days)
@@ -316,8 +318,9 @@ def test_sim_plot_redraws_the_same_bytes_as_sim_run(results, tmp_path):
 
 
 def test_compare_report_renders_escaped_and_self_contained(browser, tmp_path):
-    from conftest import scenario_raw, write_toml
     from sim.cli import main
+
+    from conftest import scenario_raw, write_toml
 
     small = {"requirements": {"stuff": {"quantity": 2000}}}
     a = write_toml(tmp_path / "a.toml", scenario_raw(small, name="one", title="<script>alert(3)</script>", deadline_days=10))
