@@ -3,10 +3,12 @@
     python bench/bench_run.py scale      # one deterministic baseline run, and with all quantities x3 and x10
     python bench/bench_run.py mc         # 1,000 replications with --jobs 1 and 2 (speedup, peak memory)
     python bench/bench_run.py memory     # peak memory at 1,000 and 10,000 replications (--jobs 2)
+    python bench/bench_run.py bounds     # seconds to solve the baseline's fluid LP bound (planned and best case)
 
 Each case runs `sim run` in a fresh process; wall time is measured around it and peak
 memory is the largest summed resident size of its process tree, sampled every 50 ms
-from /proc (Linux). Figures are printed as a Markdown table to paste into notes.
+from /proc (Linux). `bounds` solves in this process (the bound's own `solve_s`). Figures
+are printed as a Markdown table to paste into notes.
 """
 
 from __future__ import annotations
@@ -124,12 +126,26 @@ def bench_memory(out: Path) -> None:
         print(f"| {n} | 2 | {wall:.1f} | {peak:.0f} |", flush=True)
 
 
+def bench_bounds(out: Path, repeats: int = 3) -> None:
+    """The fluid LP bound of the baseline, at planned values and at its best case: median solve seconds."""
+    from sim import load_scenario
+    from sim.bounds.fluid import fluid_bound
+
+    print("| scenario | basis | LP solves | columns x rows | solve, median of 3 (s) |\n| --- | --- | ---: | ---: | ---: |")
+    scenario = load_scenario(BASELINE)
+    for case in (scenario.planned(), scenario):
+        bounds = [fluid_bound(case) for _ in range(repeats)]
+        seconds = sorted(b.solve_s for b in bounds)[len(bounds) // 2]
+        b = bounds[0]
+        print(f"| {BASELINE.stem} | {b.basis} | {b.lp_solves} | {b.lp_size[0]:,} x {b.lp_size[1]:,} | {seconds:.2f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("scale", "mc", "memory"))
+    parser.add_argument("what", choices=("scale", "mc", "memory", "bounds"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        {"scale": bench_scale, "mc": bench_mc, "memory": bench_memory}[args.what](Path(tmp))
+        {"scale": bench_scale, "mc": bench_mc, "memory": bench_memory, "bounds": bench_bounds}[args.what](Path(tmp))
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ def check_references(raw: dict[str, Any], file: str = "") -> list[Problem]:
                 problems.append(Problem(f"fleets.{fleet_id}.legs[{i}]", f'leg "{name}" is by {leg_mode}, but carrier '
                                         f'"{fleet.get("carrier")}" is a carrier for {carrier_mode}', file))
         if len(homes) > 1:
-            problems.append(Problem(f"fleets.{fleet_id}.legs", f"all legs of a fleet must start at one node (its home), got {', '.join(sorted(map(str, homes)))}", file))
+            problems.append(Problem(f"fleets.{fleet_id}.legs",
+                                    f"all legs of a fleet must start at one node (its home), got {', '.join(sorted(map(str, homes)))}", file))
 
     for cargo_id, entry in _entries(raw, "cargo"):
         for i, name in _ids(entry.get("carriers")):
@@ -135,9 +136,11 @@ def check_movable(scenario: Scenario, file: str = "") -> list[Problem]:
         for i, rel in enumerate(req.release):
             starts = {first_nodes[r] for r in shared}
             if req.route_shares and starts != {rel.node}:
-                problems.append(Problem(f"{path}.release[{i}].node", f'with route_shares, every shared route must start at "{rel.node}"; they start at {", ".join(sorted(starts))}', file))
+                problems.append(Problem(f"{path}.release[{i}].node", f'with route_shares, every shared route must start at "{rel.node}"; '
+                                                                      f'they start at {", ".join(sorted(starts))}', file))
             elif rel.node not in starts:
-                problems.append(Problem(f"{path}.release[{i}].node", f'"{rel.node}" is not the first node of any of its routes ({", ".join(sorted(starts))})', file))
+                problems.append(Problem(f"{path}.release[{i}].node",
+                                        f'"{rel.node}" is not the first node of any of its routes ({", ".join(sorted(starts))})', file))
         if min(rel.start_day for rel in req.release) >= s.deadline_days:
             problems.append(Problem(f"{path}.release", f"nothing is released before the deadline (day {s.deadline_days:g}): the target cannot be met", file))
         ends = {s.legs[s.routes[r].legs[-1]].to for r in req.routes}

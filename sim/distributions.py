@@ -14,7 +14,7 @@ written as inline tables keyed by `dist`:
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -50,7 +50,7 @@ class Uniform(_Dist):
     high: NonNeg
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Uniform":
+    def _ordered(self) -> Uniform:
         if self.high < self.low:
             raise ValueError(f"high ({self.high:g}) must not be below low ({self.low:g})")
         return self
@@ -72,7 +72,7 @@ class Triangular(_Dist):
     high: NonNeg
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Triangular":
+    def _ordered(self) -> Triangular:
         if not self.low <= self.mode <= self.high:
             raise ValueError(f"need low <= mode <= high, got {self.low:g}, {self.mode:g}, {self.high:g}")
         return self
@@ -97,7 +97,7 @@ class Normal(_Dist):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
-    def _mostly_positive(self) -> "Normal":
+    def _mostly_positive(self) -> Normal:
         if self.sd > 0 and self.mean_ / self.sd < -3:
             raise ValueError("mean is more than 3 sd below zero: almost every draw would be cut off")
         if self.sd == 0 and self.mean_ < 0:
@@ -156,6 +156,6 @@ class Exponential(_Dist):
 
 
 Distribution = Annotated[
-    Union[Fixed, Uniform, Triangular, Normal, LogNormal, Exponential],
+    Fixed | Uniform | Triangular | Normal | LogNormal | Exponential,
     Field(discriminator="dist"),
 ]

@@ -9,18 +9,20 @@ Every problem found is collected and raised together as a `ScenarioError`.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import os
 import stat
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from sim.checks import check_calendar, check_movable, check_references, check_reliability
 from sim.errors import Problem, ScenarioError, did_you_mean
 from sim.schema import Scenario
-from sim.checks import check_calendar, check_movable, check_references, check_reliability
 
 MAX_EXTENDS_DEPTH = 16
 MAX_FILE_BYTES = 5_000_000
@@ -50,7 +52,7 @@ def validate_raw(raw: dict[str, Any], file: str = "") -> Scenario:
     try:
         scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        problems = _pydantic_problems(exc, file) + problems
+        problems = _pydantic_problems(exc, file, raw) + problems
         raise ScenarioError(problems) from None
     if problems:
         raise ScenarioError(problems)
@@ -229,6 +231,9 @@ def _read_library(scenario_path: Path, library: Any) -> dict[str, dict[str, Any]
                 for key, entry in entries.items():
                     if key in assets[section]:
                         problems.append(Problem(f"{section}.{key}", "defined twice in the library", str(file)))
+                    if not isinstance(entry, dict):
+                        problems.append(Problem(f"{section}.{key}", f"a library asset must be a table, got {_show(entry)}", str(file)))
+                        continue
                     assets[section][key] = entry
     if problems:
         raise ScenarioError(problems)
@@ -242,8 +247,9 @@ def _merge_library(raw: dict[str, Any], library: dict[str, dict[str, Any]], file
     does not define are taken from the library as they are.
     """
     problems: list[Problem] = []
+    # any TOML value may stand where a name belongs (a table, a list, ...): only text names an asset
     wanted = {
-        "carriers": {f.get("carrier") for f in _table_values(raw.get("fleets"))},
+        "carriers": {f.get("carrier") for f in _table_values(raw.get("fleets")) if isinstance(f.get("carrier"), str)},
         "cargo": set(raw.get("requirements", {}) if isinstance(raw.get("requirements"), dict) else ()),
     }
     for section in LIBRARY_SECTIONS:
@@ -259,13 +265,16 @@ def _merge_library(raw: dict[str, Any], library: dict[str, dict[str, Any]], file
             entry = {k: v for k, v in entry.items() if k != "base"}
             if base_id is None:
                 merged[key] = entry
-            elif not isinstance(base_id, str) or base_id not in library[section]:
-                hint = did_you_mean(str(base_id), library[section])
+            elif not isinstance(base_id, str):
+                problems.append(Problem(f"{section}.{key}.base", f"must be the name of a library asset (text), got {_show(base_id)}", file))
+                merged[key] = entry
+            elif base_id not in library[section]:
+                hint = did_you_mean(base_id, library[section])
                 problems.append(Problem(f"{section}.{key}.base", f'no library asset "{base_id}"{hint}', file))
                 merged[key] = entry
             else:
                 merged[key] = deep_merge(library[section][base_id], entry)
-        for key in sorted(k for k in wanted[section] if isinstance(k, str)):
+        for key in sorted(wanted[section]):
             if key not in merged and key in library[section]:
                 merged[key] = copy.deepcopy(library[section][key])
         raw[section] = merged
@@ -287,8 +296,8 @@ def _drop_unused_library_carriers(raw: dict[str, Any], library: dict[str, dict[s
             continue
         if isinstance(entry.get("per_load"), dict):
             entry["per_load"] = {k: v for k, v in entry["per_load"].items() if k not in unused}
-        if isinstance(entry.get("carriers"), list):
-            entry["carriers"] = [c for c in entry["carriers"] if c not in unused]
+        if isinstance(entry.get("carriers"), list):  # an entry that is not text stays, for the type check to report
+            entry["carriers"] = [c for c in entry["carriers"] if not (isinstance(c, str) and c in unused)]
 
 
 def _table_values(table: Any) -> list[dict[str, Any]]:
@@ -317,16 +326,19 @@ _MESSAGES = {
 }
 
 
-def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
+def _pydantic_problems(exc: ValidationError, file: str, raw: Any = None) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
         loc = [part for part in err["loc"] if part not in ("function-after[_ordered(), Closure]",)]
+        loc = _file_path(loc, raw)
         if loc and loc[-1] == "[key]":  # the table key itself is bad: name it, not a pseudo-key
             loc = loc[:-1]
-        path = _format_path(loc)
         kind = err["type"]
         ctx = err.get("ctx", {})
         value = err.get("input")
+        if kind in ("union_tag_invalid", "union_tag_not_found"):  # pydantic names the table; the key at fault is its tag
+            loc = [*loc, ctx.get("discriminator", "").strip("'")]
+        path = _format_path(loc)
         if kind == "extra_forbidden":
             parent = _expected_keys(loc[:-1])
             message = f"unknown key{did_you_mean(str(loc[-1]), parent)}"
@@ -336,6 +348,10 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
             message = f"must be {sign} {limit}, got {value!r}"
         elif kind == "value_error":
             message = str(ctx.get("error", err["msg"]))
+        elif kind == "union_tag_invalid":
+            message = f"must be one of {ctx.get('expected_tags')}, got {_show(_value_at(raw, loc, ctx.get('tag')))}"
+        elif kind == "union_tag_not_found":
+            message = f"required key is missing (one of {_distribution_kinds()})"
         elif kind == "enum":
             message = f"must be one of {ctx.get('expected')}, got {value!r}"
         elif kind == "string_pattern_mismatch":
@@ -361,11 +377,57 @@ def _pydantic_problems(exc: ValidationError, file: str) -> list[Problem]:
             or not any(q.path.startswith(p.path + "[") or q.path.startswith(p.path + ".") for q in problems)]
 
 
+def _distribution_kinds() -> str:
+    from sim.distributions import Distribution
+
+    kinds = [repr(t) for member in typing.get_args(typing.get_args(Distribution)[0])
+             for t in typing.get_args(member.model_fields["dist"].annotation)]
+    return ", ".join(kinds)
+
+
 def _show(value: Any) -> str:
+    """A value as the scenario file spells it (`true`, `2024-01-01`), cut to 60 characters."""
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.time)):
+        return value.isoformat()
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _file_path(loc: list[Any], raw: Any) -> list[Any]:
+    """`loc` as keys of the file: without the tag pydantic adds inside a distribution (`...air.triangular.low`).
+
+    Walks `raw` along `loc`; a part that is not a key of a table, but is that table's `dist`, is the
+    tag of the distribution's kind, not a key the user wrote.
+    """
+    out: list[Any] = []
+    node = raw
+    for part in loc:
+        if isinstance(node, dict) and part not in node and node.get("dist") == part:
+            continue
+        out.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out
+
+
+def _value_at(raw: Any, loc: list[Any], default: Any) -> Any:
+    """The value at key path `loc` in plain data, or `default` if there is none."""
+    for part in loc:
+        if isinstance(raw, dict) and part in raw:
+            raw = raw[part]
+        elif isinstance(raw, list) and isinstance(part, int) and 0 <= part < len(raw):
+            raw = raw[part]
+        else:
+            return default
+    return raw
 
 
 def _format_path(loc: list[Any]) -> str:

@@ -69,7 +69,7 @@ class Closure(Frozen):
     reason: str = ""
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Closure":
+    def _ordered(self) -> Closure:
         if self.end_day <= self.start_day:
             raise ValueError(f"end_day ({self.end_day}) must be after start_day ({self.start_day})")
         return self
@@ -105,7 +105,7 @@ class Leg(Frozen):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
     @model_validator(mode="after")
-    def _distance(self) -> "Leg":
+    def _distance(self) -> Leg:
         if self.distance_nm is not None and self.distance_km is not None:
             raise ValueError("give distance_nm or distance_km, not both")
         if self.mode is not Mode.air and self.distance_nm is None and self.distance_km is None:
@@ -143,7 +143,7 @@ class CarrierType(Frozen):
     source: str = ""
 
     @model_validator(mode="after")
-    def _by_mode(self) -> "CarrierType":
+    def _by_mode(self) -> CarrierType:
         needed = {Mode.air: "block_speed_kn", Mode.sea: "speed_kn", Mode.rail: "speed_kmh", Mode.road: "speed_kmh"}[self.mode]
         if getattr(self, needed) is None:
             raise ValueError(f"a carrier for {self.mode.value} needs {needed}")
@@ -181,7 +181,7 @@ class CargoClass(Frozen):
     source: str = ""
 
     @model_validator(mode="after")
-    def _packing(self) -> "CargoClass":
+    def _packing(self) -> CargoClass:
         if (self.units_per_pallet is None) == (self.footprint_m2 is None):
             raise ValueError("give exactly one of units_per_pallet (palletized) or footprint_m2 (rolling stock)")
         return self
@@ -205,7 +205,7 @@ class Requirement(Frozen):
     release: Annotated[tuple[Release, ...], Field(min_length=1), Lax]
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Requirement":
+    def _consistent(self) -> Requirement:
         if self.route_shares is not None:
             total = sum(self.route_shares.values())
             if not math.isclose(total, 1.0, rel_tol=0, abs_tol=1e-6):
@@ -246,7 +246,7 @@ class Fleet(Frozen):
     source: str = ""
 
     @model_validator(mode="after")
-    def _sized(self) -> "Fleet":
+    def _sized(self) -> Fleet:
         if (self.count is None) == (self.departures_per_day is None):
             raise ValueError("give exactly one of count (carriers that shuttle) or departures_per_day (a scheduled service)")
         return self
@@ -261,7 +261,7 @@ class Reliability(Frozen):
     unavailable_at_start: Fraction = 0.0  # each carrier is down at the start with this probability, back after a repair
 
     @model_validator(mode="after")
-    def _repair(self) -> "Reliability":
+    def _repair(self) -> Reliability:
         if (self.breakdown_probability > 0 or self.unavailable_at_start > 0) and self.repair_time_h is None:
             raise ValueError("breakdowns need repair_time_h")
         return self
@@ -288,7 +288,7 @@ class ReleaseVariation(Frozen):
     start_delay_days: Distribution | None = None  # delays every release of the class
 
     @model_validator(mode="after")
-    def _moves(self) -> "ReleaseVariation":
+    def _moves(self) -> ReleaseVariation:
         if self.per_day_factor is not None and self.per_day_factor.mean <= 0:
             raise ValueError("per_day_factor must have a mean above 0, or nothing would ever be released")
         return self
@@ -334,12 +334,12 @@ class Scenario(Frozen):
     dispatch: Literal["greedy", "earliest_arrival", "plan"] = "greedy"
 
     @model_validator(mode="after")
-    def _horizon(self) -> "Scenario":
+    def _horizon(self) -> Scenario:
         if self.horizon_days is not None and self.horizon_days < self.deadline_days:
             raise ValueError(f"horizon_days ({self.horizon_days:g}) must not be shorter than deadline_days ({self.deadline_days:g})")
         return self
 
-    def planned(self) -> "Scenario":
+    def planned(self) -> Scenario:
         """The same scenario without its uncertainty block: one deterministic run at planned values."""
         return self.model_copy(update={"uncertainty": Uncertainty()})
 

@@ -21,6 +21,7 @@ from sim.sizing import parse_range, parse_set, size, sweep
 from sim.study_plots import compare_counts, compare_delivery, probability_curve, sweep_grid
 from sim.terminal import make_console, safe, show_table
 
+
 def _replications(args: argparse.Namespace, scenarios: list[Scenario]) -> int:
     if args.replications is not None:
         return args.replications

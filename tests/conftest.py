@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import sim
 from sim.loader import deep_merge, validate_raw
@@ -23,6 +24,11 @@ from sim.record import RunRecord
 from sim.schema import Scenario
 
 KM_PER_NM = 1.852
+
+# No clock decides a test's outcome: Hypothesis's per-example deadline and its "too slow" health
+# check would fail a correct test on a loaded machine. Speed is measured in bench/, not here.
+settings.register_profile("surge", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("surge")
 
 # A base scenario: one aircraft shuttles divisible tonnage from "a" to "b" over 1000 nm at 500 kn
 # (2 h each way), 2 h to load and 3 h to unload: a 9 h cycle, 50 t a load.

@@ -15,14 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.report import FIGURES
-
 import sim
 from sim.cli import main
 from sim.loader import load_scenario
 from sim.measure import measure
 from sim.network import Network, great_circle_km, leg_distance_km, release_schedule, travel_time_h
 from sim.output import TMP_PREFIX
+from sim.report import FIGURES
 from sim.runner import run
 
 from conftest import KM_PER_NM, assert_conserved, build, delivered_between, scenario_raw, simulate_raw, write_toml
@@ -269,7 +268,7 @@ def _road_raw(**overrides):
 
 
 def test_border_throughput_limits_road_deliveries():
-    throughput, payload = 480.0, 20.0  # t/day; each truck takes 20/(480/24) = 1 h of border handling
+    throughput = 480.0  # t/day; each truck's 20 t take 20/(480/24) = 1 h of border handling
     raw = _road_raw(deadline_days=8, horizon_days=8,
                     nodes={"b": {"kind": "border_crossing", "throughput_t_per_day": throughput}})
     _, record = simulate_raw(raw, keep_trips=False)

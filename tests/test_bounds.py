@@ -40,7 +40,7 @@ REL = 1e-6  # relative tolerance of "never more than the bound"
 def assert_within_bound(scenario: sim.schema.Scenario, bound, outcome, what: str = "") -> None:
     """The simulated outcome does not beat the fluid bound, class by class and in total."""
     total = 0.0
-    for cls, req in scenario.requirements.items():
+    for cls in scenario.requirements:
         got = outcome.delivered_by_deadline[cls]
         cap = bound.max_by_deadline[cls]
         assert got <= cap * (1 + REL) + 1e-6, f"{what} {cls}: delivered {got} by the deadline, bound {cap}"
@@ -51,7 +51,7 @@ def assert_within_bound(scenario: sim.schema.Scenario, bound, outcome, what: str
     assert total <= bound.max_tonnes_by_deadline * (1 + REL) + 1e-6, f"{what}: {total} t by the deadline, bound {bound.max_tonnes_by_deadline}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def shipped_bound(path: Path, planned: bool):
     """The scenario at `path` (planned, or with its uncertainty) and its fluid bound, computed once per test session."""
     scenario = load_scenario(path)
@@ -429,7 +429,6 @@ def test_planned_bound_of_the_baseline_is_tighter_than_its_best_case():
     for cls in scenario.requirements:
         assert planned.earliest_closure_day[cls] >= best.earliest_closure_day[cls]
         assert planned.max_by_deadline[cls] <= best.max_by_deadline[cls] * (1 + REL)
-    assert planned.solve_s < 5  # well under a few seconds, even on a slow CI machine
 
 
 def test_bounds_summary_is_json_ready_and_names_measured_resources() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.packing import Offer, empty_load, floor_share, pack, why_not_aboard
 from sim.schema import PALLET_FOOTPRINT_M2, CargoClass, CarrierType
@@ -169,9 +171,6 @@ def test_load_by_class_merges_routing_tags():
 
 
 # --- properties over random offers -------------------------------------------------------------------
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 offers_strategy = st.lists(
     st.tuples(
