@@ -19,6 +19,7 @@ from sim.errors import ScenarioError, UsageError
 from sim.terminal import safe as escape  # user text on the terminal: no markup, no control characters
 
 from sim.runner import DEFAULT_REPLICATIONS, EXECUTORS, MAX_REPLICATIONS
+from sim.schema import DISPATCH_POLICIES
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
 
@@ -87,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="run even a scenario estimated too large to finish")
 
     run.add_argument("--no-bounds", action="store_true", help="skip the planning-factor and LP bounds")
+    run.add_argument("--dispatch", choices=DISPATCH_POLICIES, default=None,
+                     help="how carriers choose their cargo, overriding the scenario's `dispatch` "
+                          "(default earliest_arrival; greedy is the rule of surge-sim 0.1; see docs/model.md)")
 
     bound = sub.add_parser("bound", help="planning-factor and linear-programming bounds of a scenario (no simulation)")
     bound.add_argument("scenario", type=Path, help="scenario file (TOML)")
@@ -222,6 +226,8 @@ def _run(args: argparse.Namespace, err: Console) -> int:
         raise UsageError("--replication K runs replication K alone (the same run whatever the number of "
                          "replications): leave out --replications")
     scenario = load_scenario(args.scenario)
+    if args.dispatch is not None:
+        scenario = scenario.model_copy(update={"dispatch": args.dispatch})
     if args.deterministic:
         scenario = scenario.planned()
     replications = args.replications or (1 if scenario.uncertainty.empty else DEFAULT_REPLICATIONS)

@@ -80,6 +80,28 @@ class Load:
         return out
 
 
+def split_load(load: Load, parts: int, unit_weight_t: dict[str, float]) -> list[Load]:
+    """`load` cut into up to `parts` loads of about equal size, whole units kept whole (the last part takes the rest).
+
+    Floor use is shared in proportion to weight (the parts are for unloading, not for packing).
+    """
+    if parts <= 1 or load.weight_t <= EPS:
+        return [load]
+    out: list[Load] = []
+    left = dict(load.quantities)
+    for i in range(parts, 0, -1):
+        if i == 1:
+            q = left
+        else:
+            q = {k: float(math.floor(v / i + EPS)) for k, v in left.items()}
+            left = {k: v - q[k] for k, v in left.items()}
+        q = {k: v for k, v in q.items() if v > EPS}
+        if q:
+            w = sum(v * unit_weight_t[k[0]] for k, v in q.items())
+            out.append(Load(q, w, load.floor_used * w / load.weight_t))
+    return out
+
+
 def empty_load() -> Load:
     """A load with nothing aboard yet."""
     return Load({}, 0.0, 0.0)

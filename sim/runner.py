@@ -225,6 +225,7 @@ class RunResult:
             "tool": "surge-sim",
             "version": __version__,
             "scenario_sha256": self.scenario.fingerprint(),
+            "dispatch": self.scenario.dispatch,
             "seed": self.aggregate.seed,
             "replications": self.aggregate.replications,
             "only_replication": self.only,

@@ -313,6 +313,10 @@ class Uncertainty(Frozen):
                         self.activation, self.release))
 
 
+Dispatch = Literal["greedy", "earliest_arrival"]
+DISPATCH_POLICIES: tuple[str, ...] = ("earliest_arrival", "greedy")  # the default first
+
+
 class Scenario(Frozen):
     """A whole scenario after library and `extends` merges: the one input of a run."""
 
@@ -331,7 +335,7 @@ class Scenario(Frozen):
     fleets: Annotated[dict[Id, Fleet], Field(min_length=1)]
     uncertainty: Uncertainty = Field(default_factory=Uncertainty)
     # how carriers choose their cargo (sim.model.dispatch, docs/model.md)
-    dispatch: Literal["greedy", "earliest_arrival", "plan"] = "greedy"
+    dispatch: Dispatch = "earliest_arrival"
 
     @model_validator(mode="after")
     def _horizon(self) -> Scenario:

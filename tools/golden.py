@@ -3,7 +3,8 @@
 `python tools/golden.py` rewrites tests/golden/outputs.json; tests/test_golden.py recomputes the
 same fingerprints and compares. Each case is a shipped scenario run through the library pipeline
 (the same files `sim run` writes, without the pictures). summary.json is compared without
-`reproduce.scenario_sha256`, which changes legitimately when the scenario schema gains a key.
+`reproduce.scenario_sha256` and `reproduce.dispatch`: the scenario gained the `dispatch` key, which
+changes its hash, and the provenance block now names the policy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "outputs.json"
-GREEDY: dict[str, object] = {}  # the options that select the old dispatch rule (none before it was a choice)
+GREEDY: dict[str, object] = {"dispatch": "greedy"}  # the scenario key that selects the old dispatch rule
 FILES = ("summary.json", "deliveries.csv", "replications.csv", "trips.csv", "utilization_daily.csv")
 
 
@@ -35,6 +36,7 @@ def _digest(name: str, data: bytes) -> str:
     if name == "summary.json":
         doc = json.loads(data)
         doc.get("reproduce", {}).pop("scenario_sha256", None)
+        doc.get("reproduce", {}).pop("dispatch", None)
         data = json.dumps(doc, indent=2, ensure_ascii=False).encode()
     return hashlib.sha256(data).hexdigest()
 

@@ -191,7 +191,12 @@ def load(world: World, c: Shuttle, leg_id: str, facility: Facility | None, reque
     world.policy.took(c.id, c.home.id, cargo, load_start + c.fleet.max_hold_h)
     if c.fleet.max_hold_h > 0:
         last_share = yield from hold_for_more(world, c, leg_id, cargo, load_start + c.fleet.max_hold_h)
-    world.policy.gone(c.id)
+    # busy loading its own cargo: due back home after this cycle, at planned times
+    leg = world.scenario.legs[leg_id]
+    back_h = (env.now + rules.own_time_h(c.carrier, world.scenario.nodes[leg.from_], True, cargo.weight_t)
+              + 2 * rules.travel_time_h(world.scenario, leg_id, c.type_id)
+              + rules.own_time_h(c.carrier, world.scenario.nodes[leg.to], False, cargo.weight_t))
+    world.policy.at(c.id, c.home.id, back_h) if c.fleet.cycling else world.policy.gone(c.id)
     yield from handle(world, c.home, c.carrier, c.id, cargo.weight_t, True, c.clock,
                       held_h=c.home.calendar.open_hours(load_start, env.now), last_share=last_share)
     release(facility, request)
@@ -229,9 +234,10 @@ def unload(world: World, c: Shuttle, far: NodeState, cargo: Load) -> Generator[s
     """Queue at the far end, unload, put the cargo down, and be repaired there if broken; returns when unloading ended."""
     env = world.env
     facility, request = yield from acquire(world, far, c)
-    yield from handle(world, far, c.carrier, c.id, cargo.weight_t, False, c.clock)
-    world.put_down(far, cargo)
-    world.policy.arrived(far.id, cargo.weight_t)
+    for part in world.policy.discharge(far, c.type_id, cargo):
+        yield from handle(world, far, c.carrier, c.id, part.weight_t, False, c.clock)
+        world.put_down(far, part)
+        world.policy.arrived(far.id, part.weight_t)
     unloaded = env.now
     repair_h = world.vary.breakdown_h(c.type_id, c.id, "destination")
     if repair_h > 0:  # broken after unloading: repaired where it stands, keeping its spot or berth

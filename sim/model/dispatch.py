@@ -47,6 +47,10 @@ class DispatchPolicy(Protocol):
         """Hours after which a carrier told to wait should look again without new cargo (None: only on new cargo)."""
         ...
 
+    def discharge(self, node: NodeState, carrier_type: str, cargo: Load) -> list[Load]:
+        """The parts a carrier unloads and puts down one after another (one part: all of it at the end)."""
+        ...
+
     # what the carrier steps tell the policy (where carriers are, what they carry)
     def at(self, carrier_id: str, node_id: str, ready_h: float) -> None: ...
     def took(self, carrier_id: str, node_id: str, cargo: Load, hold_until_h: float) -> None: ...
@@ -123,6 +127,9 @@ class Greedy:
 
     def retry_after_h(self, carrier_id: str) -> float | None:
         return None
+
+    def discharge(self, node: NodeState, carrier_type: str, cargo: Load) -> list[Load]:
+        return [cargo]  # the whole load is put down when unloading ends
 
     def at(self, carrier_id: str, node_id: str, ready_h: float) -> None:
         """A shuttle will be ready to load at `node_id` from `ready_h` (greedy needs no whereabouts)."""

@@ -23,13 +23,14 @@ from sim import rules
 from sim.model.dispatch import Greedy
 from sim.model.nodes import NodeState
 from sim.network import release_schedule
-from sim.packing import Load, Offer
+from sim.packing import Load, Offer, split_load
 
 if TYPE_CHECKING:
     from sim.model.world import World
 
 LOTS = 24  # the pool is dealt out in about this many lots (finer changes the split by well under a lot)
 EPS = 1e-6
+MAX_DISCHARGE_PARTS = 12  # a vessel's discharge is put on the quay in at most this many parts
 
 
 @dataclass
@@ -83,6 +84,8 @@ class EarliestArrival(Greedy):
         for events in self.planned.values():
             events.sort()
         self.inbound_t: dict[str, float] = {n: 0.0 for n in s.nodes}
+        self._takers_cache: dict[tuple[str, str], list[tuple[str, str, tuple[float, float]]]] = {}
+        self._static_cache: dict[tuple[str, str, str, str], tuple[float, float, float, float, float, str, float]] = {}
         self._shuttles_at: dict[str, list[str]] = {}
         for fid, fleet in s.fleets.items():
             if fleet.departures_per_day is None and fleet.count:
@@ -127,14 +130,37 @@ class EarliestArrival(Greedy):
         if not offers or self.world.scenario.fleets[fleet_id].departures_per_day is not None:
             return offers
         room = self._share(node, leg_id, fleet_id, carrier_id) - self._aboard(carrier_id)
+        if math.isinf(room):
+            return offers
         out = []
         for o in offers:
             if room <= EPS:
                 break
-            qty = min(o.available, room / o.unit_weight_t)
+            qty = room / o.unit_weight_t
+            if not o.divisible:  # whole units: up to one more than the share, so a share under a unit still moves
+                qty = math.ceil(qty - 1e-9)
+            qty = min(o.available, qty)
             out.append(Offer(o.key, qty, o.unit_weight_t, o.floor_share, o.divisible))
             room -= qty * o.unit_weight_t
         return out
+
+    def discharge(self, node: NodeState, carrier_type: str, cargo: Load) -> list[Load]:
+        """A vessel discharging at the port's rate puts its cargo on the quay by onward loads, so they can leave at once."""
+        s = self.world.scenario
+        carrier = s.carriers[carrier_type]
+        if rules.port_rate_t_per_day(carrier, s.nodes[node.id], False) is None:
+            return [cargo]
+        onward = self._onward_payload_t(node.id)
+        if onward <= 0:
+            return [cargo]
+        parts = min(MAX_DISCHARGE_PARTS, math.ceil(cargo.weight_t / onward - EPS))
+        return split_load(cargo, parts, node.unit_weight_t)
+
+    def _onward_payload_t(self, node_id: str) -> float:
+        """The largest payload of a fleet that loads at `node_id` (0 if none)."""
+        s = self.world.scenario
+        return max((s.carriers[f.carrier].payload_t for f in s.fleets.values()
+                    if s.legs[f.legs[0]].from_ == node_id), default=0.0)
 
     def keep_holding(self, node: NodeState, leg_id: str, fleet_id: str, carrier_id: str, cargo: Load) -> bool:
         """Hold the berth only while more cargo planned for this carrier is still to come."""
@@ -163,31 +189,38 @@ class EarliestArrival(Greedy):
         now = w.env.now
         ctype = w.scenario.fleets[fleet_id].carrier
         keys = [k for k, *_ in w.match.candidates(node.id, leg_id, ctype)]
-        top_cls = keys[0][0] if keys else None
+        # the class that leads the load: the highest-priority one waiting here
+        top_cls = next((k[0] for k in keys if node.stock.available(k) > EPS), None)
         if top_cls is None:
             return 0.0
         me = self.where.setdefault(carrier_id, Whereabouts(node.id, now))
+        takers = self._takers(node.id, top_cls)
+        if len(takers) == 1 and takers[0][2][0] == 0 and takers[0][2][1] == 0:
+            # one fleet alone takes this class here, at fixed handling times: its carriers are alike, so the
+            # one loading now fills up (a later one would hand over no sooner)
+            return math.inf  # all that fits, as greedy
         bids = [self._bid(carrier_id, fleet_id, leg_id, me, node.id, top_cls)]
-        for fid in self._shuttles_at.get(node.id, ()):
+        for fid, other_leg, _times in takers:
             fleet = w.scenario.fleets[fid]
-            for other_leg in fleet.legs:
-                if w.share[(fleet.carrier, top_cls)] is None or not any(
-                        k[0] == top_cls for k, *_ in w.match.candidates(node.id, other_leg, fleet.carrier)):
+            for i in range(fleet.count or 0):
+                cid = f"{fid}-{i + 1:03d}"
+                where = self.where.get(cid)
+                if cid == carrier_id or where is None or where.node != node.id:
                     continue
-                for i in range(fleet.count or 0):
-                    cid = f"{fid}-{i + 1:03d}"
-                    where = self.where.get(cid)
-                    if cid == carrier_id or where is None or where.node != node.id:
-                        continue
-                    if where.loading and other_leg != leg_id and fid == fleet_id:
-                        continue
-                    bids.append(self._bid(cid, fid, other_leg, where, node.id, top_cls))
-                break  # one leg per carrier: its first that takes the class
+                bids.append(self._bid(cid, fid, other_leg, where, node.id, top_cls))
         if len(bids) == 1 and bids[0].load_per_t_h == 0:
-            return bids[0].cap_t  # no one else to share with and no per-tonne loading: a full load
+            return math.inf  # no one else to share with and no per-tonne loading: all that fits
+        # the pool: all this carrier may take here, dealt to the carriers that can take the leading class
         pool = sum(node.stock.available(k) * w.scenario.cargo[k[0]].unit_weight_t for k in keys)
         if all(b.load_per_t_h == 0 and b.unload_per_t_h == 0 for b in bids):
             return self._whole_loads(bids, pool, carrier_id)
+        # a cycling carrier may come back for more: its next load is one more bid (a ship leaving a remnant to
+        # an aircraft's second sortie rather than crossing with it)
+        for b in list(bids):
+            if w.scenario.fleets[b.fleet_id].cycling:
+                again = b.ready_h + b.load_fixed_h + b.cap_t * b.load_per_t_h + 2 * b.travel_h + b.unload_fixed_h + b.cap_t * b.unload_per_t_h
+                bids.append(_Bid(f"{b.carrier_id}#next", b.fleet_id, b.leg_id, again, 0.0, b.cap_t, b.load_fixed_h, b.load_per_t_h,
+                                 again + w.scenario.fleets[b.fleet_id].max_hold_h, b.to, b.travel_h, b.unload_fixed_h, b.unload_per_t_h))
         lots = [(now, pool)]
         horizon = max(b.hold_until_h for b in bids)
         cls_keys = set(keys)
@@ -238,7 +271,8 @@ class EarliestArrival(Greedy):
             b.x = min(max(b.cap_t - b.aboard_t, 0.0), pool)
             pool -= b.x
             if b.carrier_id == carrier_id:
-                mine = b.aboard_t + b.x
+                # a full load is all that fits (other classes may fill the floor the leading one leaves)
+                mine = math.inf if b.x >= b.cap_t - b.aboard_t - EPS else b.aboard_t + b.x
                 break
         self.quota[carrier_id] = mine
         if mine <= EPS:
@@ -247,26 +281,55 @@ class EarliestArrival(Greedy):
                 self._due[carrier_id] = min(due)
         return mine
 
+    def _takers(self, node_id: str, cls: str) -> list[tuple[str, str, tuple[float, float]]]:
+        """(fleet, its first leg that takes `cls` from the node, (per-tonne load h, per-tonne unload h)) of every shuttle fleet here."""
+        key = (node_id, cls)
+        found = self._takers_cache.get(key)
+        if found is None:
+            w = self.world
+            found = []
+            for fid in self._shuttles_at.get(node_id, ()):
+                fleet = w.scenario.fleets[fid]
+                for leg_id in fleet.legs:
+                    if w.share[(fleet.carrier, cls)] is not None and any(
+                            k[0] == cls for k, *_ in w.match.candidates(node_id, leg_id, fleet.carrier)):
+                        static = self._static(fid, leg_id, node_id, cls)
+                        found.append((fid, leg_id, (static[2], static[4])))
+                        break
+            self._takers_cache[key] = found
+        return found
+
+    def _static(self, fleet_id: str, leg_id: str, node_id: str, cls: str) -> tuple[float, float, float, float, float, str, float]:
+        """(cap t, load fixed h, load h per t, unload fixed h, unload h per t, destination, travel h): planned, cached."""
+        key = (fleet_id, leg_id, node_id, cls)
+        found = self._static_cache.get(key)
+        if found is None:
+            w = self.world
+            s = w.scenario
+            fleet = s.fleets[fleet_id]
+            carrier = s.carriers[fleet.carrier]
+            leg = s.legs[leg_id]
+            here, there = s.nodes[node_id], s.nodes[leg.to]
+            share = w.share[(fleet.carrier, cls)] or 0.0
+            cap = carrier.payload_t
+            if share > 0:
+                cap = min(cap, s.cargo[cls].unit_weight_t / share)
+            rate = rules.port_rate_t_per_day(carrier, here, True)
+            lf, lp = (0.0, 24.0 / rate) if rate else (rules.own_time_h(carrier, here, True, 0.0), 0.0)
+            rate = rules.port_rate_t_per_day(carrier, there, False)
+            uf, up = (0.0, 24.0 / rate) if rate else (rules.own_time_h(carrier, there, False, 0.0), 0.0)
+            found = (cap, lf, lp, uf, up, leg.to, rules.travel_time_h(s, leg_id, fleet.carrier))
+            self._static_cache[key] = found
+        return found
+
     def _bid(self, carrier_id: str, fleet_id: str, leg_id: str, where: Whereabouts, node_id: str, cls: str) -> _Bid:
-        w = self.world
-        s = w.scenario
-        fleet = s.fleets[fleet_id]
-        carrier = s.carriers[fleet.carrier]
-        leg = s.legs[leg_id]
-        here, there = s.nodes[node_id], s.nodes[leg.to]
-        cargo = s.cargo[cls]
-        share = w.share[(fleet.carrier, cls)] or 0.0
-        cap = carrier.payload_t
-        if share > 0:
-            cap = min(cap, cargo.unit_weight_t / share)
-        rate = rules.port_rate_t_per_day(carrier, here, True)
-        lf, lp = (0.0, 24.0 / rate) if rate else (rules.own_time_h(carrier, here, True, 0.0), 0.0)
-        rate = rules.port_rate_t_per_day(carrier, there, False)
-        uf, up = (0.0, 24.0 / rate) if rate else (rules.own_time_h(carrier, there, False, 0.0), 0.0)
-        ready = max(where.ready_h, w.env.now) if not where.loading else where.ready_h
-        hold_until = where.hold_until_h if where.loading else ready + fleet.max_hold_h
-        return _Bid(carrier_id, fleet_id, leg_id, ready, where.aboard_t if where.loading else 0.0, cap, lf, lp,
-                    hold_until, leg.to, rules.travel_time_h(s, leg_id, fleet.carrier), uf, up)
+        cap, lf, lp, uf, up, to, travel = self._static(fleet_id, leg_id, node_id, cls)
+        if where.loading:
+            return _Bid(carrier_id, fleet_id, leg_id, where.ready_h, where.aboard_t, cap, lf, lp, where.hold_until_h,
+                        to, travel, uf, up)
+        ready = max(where.ready_h, self.world.env.now)
+        return _Bid(carrier_id, fleet_id, leg_id, ready, 0.0, cap, lf, lp, ready + self.world.scenario.fleets[fleet_id].max_hold_h,
+                    to, travel, uf, up)
 
     def _finish_h(self, b: _Bid, part: float, lot_h: float, to_dest: dict[str, float]) -> float:
         """Estimated hand-over time of the last tonne of `b`'s load with `part` more aboard (from a lot at `lot_h`)."""
