@@ -16,10 +16,9 @@ from pathlib import Path
 from rich.console import Console
 
 from sim.errors import ScenarioError, UsageError
-from sim.terminal import safe as escape  # user text on the terminal: no markup, no control characters
-
 from sim.runner import DEFAULT_REPLICATIONS, EXECUTORS, MAX_REPLICATIONS
 from sim.schema import DISPATCH_POLICIES
+from sim.terminal import safe as escape  # user text on the terminal: no markup, no control characters
 
 EXIT_OK, EXIT_INTERNAL, EXIT_BAD_INPUT, EXIT_SIGINT, EXIT_SIGTERM = 0, 1, 2, 130, 143
 
@@ -194,7 +193,6 @@ def _raise_terminated(signum: int, frame: object) -> None:
 
 def _validate(args: argparse.Namespace, err: Console) -> int:
     from sim.loader import load_scenario
-
     from sim.terminal import make_console
 
     out = make_console()
@@ -267,8 +265,8 @@ def _bounds_or_note(scenario) -> dict:
 
 
 def _bound(args: argparse.Namespace) -> int:
-    from sim.loader import load_scenario
     from sim.files import cannot_write, write_bytes
+    from sim.loader import load_scenario
     from sim.output import MARKERS, check_same_scenario, check_target, json_bytes
     from sim.terminal import make_console, show_bounds
 

@@ -26,8 +26,8 @@ from typing import Any
 
 from sim.errors import UsageError
 from sim.files import cannot_write, umask
-from sim.report import redraw
 from sim.record import Trip
+from sim.report import redraw
 from sim.runner import RunResult
 from sim.schema import Scenario
 

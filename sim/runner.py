@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from sim import __version__
 from sim.aggregate import Aggregate, Failure
 from sim.errors import UsageError
 from sim.measure import Outcome, measure
 from sim.model import simulate
-from sim import __version__
 from sim.record import RunRecord, Trip
 from sim.schema import Scenario
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from sim.errors import UsageError
 
-
 # --- the shapes of the saved JSON ------------------------------------------------------------------------
 
 

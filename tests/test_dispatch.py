@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import build, scenario_raw, write_toml
 from sim.cli import main
 from sim.loader import load_scenario
 from sim.model.ledger import StockLedger
@@ -27,6 +26,8 @@ from sim.model.world import World, simulate
 from sim.packing import Load, split_load
 from sim.runner import generator_for
 from sim.schema import DISPATCH_POLICIES, Dispatch
+
+from conftest import build, scenario_raw, write_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "surge_dec2024.toml"
@@ -128,7 +129,7 @@ def test_every_policy_delivers_everything_on_every_shipped_scenario():
         scenario = load_scenario(path).planned()
         for policy in POLICIES:
             record = simulate(scenario, np.random.default_rng(0), policy=policy)
-            for cls, req in scenario.requirements.items():
+            for cls in scenario.requirements:
                 balance = record.delivered[cls] + record.in_transit[cls] + record.waiting[cls]
                 assert balance == pytest.approx(record.released[cls]), (path.name, policy, cls)
             if policy == "earliest_arrival":

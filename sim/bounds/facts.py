@@ -13,11 +13,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sim import rules
 from sim.distributions import Exponential, Fixed, LogNormal, Normal, Triangular, Uniform
 from sim.network import Network, release_schedule
-from sim.rules import travel_time_h
 from sim.packing import EPS, floor_share
-from sim import rules
+from sim.rules import travel_time_h
 from sim.schema import CarrierType, Mode, Scenario
 
 LAND_MODES = rules.LAND_MODES
@@ -64,7 +64,7 @@ class Inputs:
     release_factor: dict[str, float | None]  # None: releases as planned
 
     @classmethod
-    def of(cls, scenario: Scenario, basis: Basis = "auto") -> "Inputs":
+    def of(cls, scenario: Scenario, basis: Basis = "auto") -> Inputs:
         """Inputs for `basis`; "auto" is planned without an uncertainty block, best case with one."""
         u = scenario.uncertainty
         if basis == "auto":
@@ -302,7 +302,7 @@ class Facts:
         s, inp = self.scenario, self.inputs
         comms: list[tuple[str, str]] = []
         rel: dict[tuple[str, str, str], np.ndarray] = {}
-        for cls, req in s.requirements.items():
+        for cls in s.requirements:
             w = s.cargo[cls].unit_weight_t
             factor = inp.release_factor[cls]
             events = release_schedule(s, self.network, cls, inp.release_delay_days[cls],

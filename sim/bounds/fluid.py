@@ -16,8 +16,7 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from sim.bounds.facts import (INF, ROUNDING, Basis, Facts, Inputs, Pair, Use, choose_period_h, coarser, cut,
-                              overlap_after)
+from sim.bounds.facts import INF, ROUNDING, Basis, Facts, Inputs, Pair, Use, choose_period_h, coarser, cut, overlap_after
 from sim.measure import MET_TOLERANCE
 from sim.schema import Scenario
 
@@ -263,7 +262,7 @@ class _FluidModel:
             if pair.index in self.L:
                 by_fleet[pair.fleet].append(pair)
         ends = (np.arange(P) + 1) * ph
-        for fid, pairs in by_fleet.items():
+        for pairs in by_fleet.values():
             p0 = pairs[0]
             n = p0.count
             if p0.service:
@@ -291,13 +290,13 @@ class _FluidModel:
                 longest = max(q.travel_h for q in pairs)
                 k_cap = n * (max(q.cycle_fixed_h - q.travel_h + q.cycle_per_t_h * q.payload_t for q in pairs) + longest)
                 k0 = n * longest
-                self._bucket(supply, k_cap, k0, lambda p: self._cycle_use(pairs, p))
+                self._bucket(supply, k_cap, k0, lambda p, pairs=pairs: self._cycle_use(pairs, p))
                 hours = p0.flying_hours
                 if hours is not None:
                     longest = max(q.travel_h for q in pairs)
                     supply_f = n * hours / 24.0 * overlap_after(p0.available_h, ph, P)
                     self._bucket(supply_f, n * (max(hours, longest) + 2 * longest), n * (max(hours, longest) + longest),
-                                 lambda p: ([int(self.L[q.index][p]) for q in pairs], [2 * q.travel_h for q in pairs]))
+                                 lambda p, pairs=pairs: ([int(self.L[q.index][p]) for q in pairs], [2 * q.travel_h for q in pairs]))
             if any(q.cycle_per_t_h > 0 for q in pairs):
                 # first voyages: a carrier's first load of w tonnes is put down no earlier than
                 # available + fixed voyage time + w x berth hours per tonne

@@ -24,7 +24,7 @@ class Calendar:
 
     @classmethod
     def for_node(cls, operating_hours_per_day: float, opens_at_h: float, closures_h: Iterable[tuple[float, float]],
-                 horizon_h: float) -> "Calendar":
+                 horizon_h: float) -> Calendar:
         """Closed intervals from daily operating hours (if under 24) and from explicit closures."""
         closed = list(closures_h)
         if operating_hours_per_day < 24:

@@ -357,7 +357,7 @@ class EarliestArrival(Greedy):
             return cached[node_id]
         s = self.world.scenario
         rate, travel = 0.0, math.inf
-        for fid, fleet in s.fleets.items():
+        for fleet in s.fleets.values():
             leg = s.legs[fleet.legs[0]]
             if leg.from_ != node_id or not fleet.count and fleet.departures_per_day is None:
                 continue
