@@ -3,6 +3,7 @@
     python bench/bench_run.py scale      # one deterministic baseline run, and with all quantities x3 and x10
     python bench/bench_run.py mc         # 1,000 replications with --jobs 1 and 2 (speedup, peak memory)
     python bench/bench_run.py memory     # peak memory at 1,000 and 10,000 replications (--jobs 2)
+    python bench/bench_run.py dispatch   # cost of one baseline replication under each dispatch policy, and the ratio to greedy
     python bench/bench_run.py bounds     # seconds to solve the baseline's fluid LP bound (planned and best case)
 
 Each case runs `sim run` in a fresh process; wall time is measured around it and peak
@@ -140,12 +141,35 @@ def bench_bounds(out: Path, repeats: int = 3) -> None:
         print(f"| {BASELINE.stem} | {b.basis} | {b.lp_solves} | {b.lp_size[0]:,} x {b.lp_size[1]:,} | {seconds:.2f} |", flush=True)
 
 
+def bench_dispatch(out: Path, replications: int = 20, rounds: int = 3) -> None:
+    """Median seconds per baseline replication (with uncertainty) under each policy, interleaved in one process."""
+    from sim.loader import load_scenario
+    from sim.model import simulate
+    from sim.model.policies import POLICIES
+    from sim.runner import generator_for
+
+    scenario = load_scenario(BASELINE)
+    seconds: dict[str, list[float]] = {p: [] for p in POLICIES}
+    for _ in range(rounds):  # interleaved, so a busy spell on a shared machine hits every policy alike
+        for policy in POLICIES:
+            started = time.perf_counter()
+            for k in range(replications):
+                simulate(scenario, generator_for(0, k), policy=policy)
+            seconds[policy].append((time.perf_counter() - started) / replications)
+    greedy = sorted(seconds["greedy"])[rounds // 2]
+    print("| policy | ms per replication (median of rounds) | ratio to greedy |")
+    print("| --- | ---: | ---: |")
+    for policy, values in seconds.items():
+        median = sorted(values)[rounds // 2]
+        print(f"| {policy} | {median * 1000:.1f} | {median / greedy:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=("scale", "mc", "memory", "bounds"))
+    parser.add_argument("what", choices=("scale", "mc", "memory", "bounds", "dispatch"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        {"scale": bench_scale, "mc": bench_mc, "memory": bench_memory, "bounds": bench_bounds}[args.what](Path(tmp))
+        {"scale": bench_scale, "mc": bench_mc, "memory": bench_memory, "bounds": bench_bounds, "dispatch": bench_dispatch}[args.what](Path(tmp))
 
 
 if __name__ == "__main__":

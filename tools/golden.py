@@ -62,7 +62,7 @@ def fingerprint(path: str, replications: int | None, bounds: bool, **options: ob
 
 
 def main() -> int:
-    doc = {name: fingerprint(*case) for name, case in cases().items()}
+    doc = {name: fingerprint(*case, **GREEDY) for name, case in cases().items()}
     GOLDEN.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"{len(doc)} cases written to {GOLDEN.relative_to(ROOT)}")
     return 0

@@ -57,6 +57,7 @@ class DispatchPolicy(Protocol):
     def gone(self, carrier_id: str) -> None: ...
     def departed(self, carrier_id: str, to: str, tonnes: float, back_h: float | None, home: str) -> None: ...
     def arrived(self, to: str, tonnes: float) -> None: ...
+    def released(self, node_id: str, key: Key, quantity: float) -> None: ...
 
 
 class CargoMatch:
@@ -145,3 +146,6 @@ class Greedy:
 
     def arrived(self, to: str, tonnes: float) -> None:
         """A loaded carrier put its cargo down at `to`."""
+
+    def released(self, node_id: str, key: Key, quantity: float) -> None:
+        """Cargo was released into a node's stock."""

@@ -59,9 +59,29 @@ class _Bid:
     travel_h: float
     unload_fixed_h: float
     unload_per_t_h: float
+    max_hold_h: float = 0.0
+    loading: bool = False  # already loading: its hold ends at hold_until_h; else it starts with its first lot
     x: float = 0.0
     last_lot_h: float = 0.0
     last_lot_t: float = 0.0
+    first_lot_h: float | None = None  # the earliest lot dealt to it (lots are dealt latest first)
+
+    def takes_lot_at(self, t: float, now: float) -> bool:
+        """Whether a lot there at `t` can come aboard: within its hold (all its lots within `max_hold_h` of its first)."""
+        if self.loading:
+            return t <= max(now, self.hold_until_h)
+        if t < self.ready_h and t <= now:
+            t = max(t, self.ready_h)
+        latest = max(self.last_lot_h, t) if self.first_lot_h is not None else t
+        earliest = min(self.first_lot_h, t) if self.first_lot_h is not None else t
+        return latest - max(earliest, self.ready_h) <= self.max_hold_h + EPS
+
+    def start_h(self, lot_h: float) -> float:
+        """When it starts loading: now if loading, else when it is ready and its earliest lot is there."""
+        if self.loading:
+            return self.ready_h
+        first = lot_h if self.first_lot_h is None else min(self.first_lot_h, lot_h)
+        return max(self.ready_h, first)
 
 
 class EarliestArrival(Greedy):
@@ -84,6 +104,7 @@ class EarliestArrival(Greedy):
         for events in self.planned.values():
             events.sort()
         self.inbound_t: dict[str, float] = {n: 0.0 for n in s.nodes}
+        self.released_t: dict[tuple[str, tuple[str, str]], float] = {}  # (node, key) -> tonnes released there so far
         self._takers_cache: dict[tuple[str, str], list[tuple[str, str, tuple[float, float]]]] = {}
         self._static_cache: dict[tuple[str, str, str, str], tuple[float, float, float, float, float, str, float]] = {}
         self._shuttles_at: dict[str, list[str]] = {}
@@ -220,13 +241,8 @@ class EarliestArrival(Greedy):
             if w.scenario.fleets[b.fleet_id].cycling:
                 again = b.ready_h + b.load_fixed_h + b.cap_t * b.load_per_t_h + 2 * b.travel_h + b.unload_fixed_h + b.cap_t * b.unload_per_t_h
                 bids.append(_Bid(f"{b.carrier_id}#next", b.fleet_id, b.leg_id, again, 0.0, b.cap_t, b.load_fixed_h, b.load_per_t_h,
-                                 again + w.scenario.fleets[b.fleet_id].max_hold_h, b.to, b.travel_h, b.unload_fixed_h, b.unload_per_t_h))
-        lots = [(now, pool)]
-        horizon = max(b.hold_until_h for b in bids)
-        cls_keys = set(keys)
-        for t, cls, tag, tonnes in self.planned.get(node.id, ()):
-            if now < t <= horizon and (cls, tag) in cls_keys:
-                lots.append((t, tonnes))
+                                 again + b.max_hold_h, b.to, b.travel_h, b.unload_fixed_h, b.unload_per_t_h, b.max_hold_h))
+        lots = [(now, pool)] + self._coming(node.id, set(keys), now)
         total = sum(q for _, q in lots)
         if total <= EPS:
             return bids[0].aboard_t
@@ -234,12 +250,13 @@ class EarliestArrival(Greedy):
         to_dest: dict[str, float] = {}
         for b in bids:
             to_dest[b.to] = to_dest.get(b.to, 0.0) + b.aboard_t
-        for t, q in lots:
+        # latest first: a carrier dealt cargo still to come is then kept for it, and the rest goes to the others
+        for t, q in sorted(lots, reverse=True):
             while q > EPS:
                 part = min(lot, q)
                 best, best_h = None, math.inf
                 for b in bids:
-                    if b.aboard_t + b.x + part > b.cap_t + EPS or (t > now and t > b.hold_until_h):
+                    if b.aboard_t + b.x + part > b.cap_t + EPS or not b.takes_lot_at(t, now):
                         continue
                     h = self._finish_h(b, part, t, to_dest)
                     if h < best_h:
@@ -247,13 +264,17 @@ class EarliestArrival(Greedy):
                 if best is None:
                     break
                 best.x += part
+                best.first_lot_h = t if best.first_lot_h is None else min(best.first_lot_h, t)
                 best.last_lot_h, best.last_lot_t = (t, part) if t > best.last_lot_h else (best.last_lot_h, best.last_lot_t + part)
                 to_dest[best.to] = to_dest.get(best.to, 0.0) + part
                 q -= part
         mine = bids[0]
         planned = mine.aboard_t + mine.x
+        if not mine.loading and mine.first_lot_h is not None and mine.first_lot_h > now + EPS:
+            self._due[carrier_id] = mine.first_lot_h  # its cargo is still to be released here: wait for it
+            planned = 0.0
         self.quota[carrier_id] = planned
-        if planned <= EPS:
+        if planned <= EPS and carrier_id not in self._due:
             # a carrier here now takes it and wakes the rest if it leaves any; one due later may not come on time
             due = [b.ready_h for b in bids[1:] if b.x > EPS and b.ready_h > now + EPS]
             if due:
@@ -324,21 +345,55 @@ class EarliestArrival(Greedy):
 
     def _bid(self, carrier_id: str, fleet_id: str, leg_id: str, where: Whereabouts, node_id: str, cls: str) -> _Bid:
         cap, lf, lp, uf, up, to, travel = self._static(fleet_id, leg_id, node_id, cls)
+        hold = self.world.scenario.fleets[fleet_id].max_hold_h
         if where.loading:
             return _Bid(carrier_id, fleet_id, leg_id, where.ready_h, where.aboard_t, cap, lf, lp, where.hold_until_h,
-                        to, travel, uf, up)
+                        to, travel, uf, up, hold, loading=True)
         ready = max(where.ready_h, self.world.env.now)
-        return _Bid(carrier_id, fleet_id, leg_id, ready, 0.0, cap, lf, lp, ready + self.world.scenario.fleets[fleet_id].max_hold_h,
-                    to, travel, uf, up)
+        return _Bid(carrier_id, fleet_id, leg_id, ready, 0.0, cap, lf, lp, ready + hold, to, travel, uf, up, hold)
 
     def _finish_h(self, b: _Bid, part: float, lot_h: float, to_dest: dict[str, float]) -> float:
         """Estimated hand-over time of the last tonne of `b`'s load with `part` more aboard (from a lot at `lot_h`)."""
         x = b.aboard_t + b.x + part
-        depart = b.ready_h + b.load_fixed_h + x * b.load_per_t_h
+        depart = b.start_h(lot_h) + b.load_fixed_h + x * b.load_per_t_h
         last_h, last_t = (lot_h, part) if lot_h > b.last_lot_h else (b.last_lot_h, b.last_lot_t + part)
         depart = max(depart, last_h + last_t * b.load_per_t_h)
         unloaded = depart + b.travel_h + b.unload_fixed_h + x * b.unload_per_t_h
         return unloaded + self._onward_h(b.to, to_dest.get(b.to, 0.0) + part)
+
+    def _coming(self, node_id: str, keys: set[tuple[str, str]], now: float) -> list[tuple[float, float]]:
+        """(time h, tonnes) of cargo with `keys` still to be released at a node.
+
+        The plan's remaining releases, scaled by how far the releases so far have kept to it
+        (depot outloading that runs short of plan stays short), and what that leaves behind at
+        the same shortened daily rate after the plan's last release.
+        """
+        future, planned_total, planned_so_far = [], 0.0, 0.0
+        for t, cls, tag, tonnes in self.planned.get(node_id, ()):
+            if (cls, tag) in keys:
+                planned_total += tonnes
+                if t > now:
+                    future.append((t, tonnes))
+                else:
+                    planned_so_far += tonnes
+        released = sum(self.released_t.get((node_id, k), 0.0) for k in keys)
+        ratio = min(1.0, released / planned_so_far) if planned_so_far > EPS else 1.0
+        ratio = max(ratio, 0.05)
+        coming = [(t, q * ratio) for t, q in future]
+        behind = planned_total - released - sum(q for _, q in coming)
+        last = max([now] + [t for t, _ in future])
+        step = (future[-1][1] if future else max(behind, EPS)) * ratio
+        while behind > EPS and len(coming) < 400:
+            last += 24.0
+            q = min(step, behind)
+            coming.append((last, q))
+            behind -= q
+        return coming
+
+    def released(self, node_id: str, key: tuple[str, str], quantity: float) -> None:
+        """Cargo was released into a node's stock."""
+        k = (node_id, key)
+        self.released_t[k] = self.released_t.get(k, 0.0) + quantity * self.world.scenario.cargo[key[0]].unit_weight_t
 
     def _onward_h(self, node_id: str, extra_t: float) -> float:
         """Hours to clear a node's backlog with `extra_t` more, plus the quickest onward movement (0 at a hand-over point)."""

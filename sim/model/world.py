@@ -72,6 +72,7 @@ class World:
             if t > self.env.now:
                 yield self.env.timeout(t - self.env.now)
             self.accounts.released[cls] += qty
+            self.policy.released(node, (cls, tag), qty)
             self.nodes[node].add((cls, tag), qty)
 
     def take(self, node: NodeState, leg_id: str, fleet_id: str, carrier_id: str, load: Load) -> Load:
