@@ -105,6 +105,7 @@ class EarliestArrival(Greedy):
             events.sort()
         self.inbound_t: dict[str, float] = {n: 0.0 for n in s.nodes}
         self.released_t: dict[tuple[str, tuple[str, str]], float] = {}  # (node, key) -> tonnes released there so far
+        self._drain_cache: dict[str, tuple[float, float]] = {}  # node -> (onward t/h, quickest onward travel h)
         self._takers_cache: dict[tuple[str, str], list[tuple[str, str, tuple[float, float]]]] = {}
         self._static_cache: dict[tuple[str, str, str, str], tuple[float, float, float, float, float, str, float]] = {}
         self._shuttles_at: dict[str, list[str]] = {}
@@ -405,9 +406,7 @@ class EarliestArrival(Greedy):
         return (backlog + extra_t) / rate_t_per_h + travel
 
     def _drain(self, node_id: str) -> tuple[float, float]:
-        cached = getattr(self, "_drain_cache", None)
-        if cached is None:
-            cached = self._drain_cache = {}
+        cached = self._drain_cache
         if node_id in cached:
             return cached[node_id]
         s = self.world.scenario

@@ -19,7 +19,7 @@ class Facility:
         self.use.daily_busy_h = [0.0] * (horizon_days + 1)
         self._in_use = 0
         self._since = 0.0
-        self._queued: dict[simpy.Resource, float] = {}  # requests still waiting -> when they asked
+        self._queued: dict[simpy.resources.resource.Request, float] = {}  # requests still waiting -> when they asked
 
     def _advance(self) -> None:
         now, t = self.env.now, self._since
@@ -34,7 +34,7 @@ class Facility:
                 t = end
         self._since = now
 
-    def acquire(self) -> Generator[simpy.Event, None, simpy.Resource]:
+    def acquire(self) -> Generator[simpy.Event, None, simpy.resources.resource.Request]:
         """Queue for one unit; returns the request to hand back to `release`. Queueing time is recorded."""
         request = self.resource.request()
         asked = self.env.now
@@ -48,7 +48,7 @@ class Facility:
         self.use.peak_in_use = max(self.use.peak_in_use, self._in_use)
         return request
 
-    def release(self, request: simpy.Resource) -> None:
+    def release(self, request: simpy.resources.resource.Request) -> None:
         """Give back the unit taken by `acquire`."""
         self._advance()
         self._in_use -= 1
