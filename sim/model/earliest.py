@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 LOTS = 24  # the pool is dealt out in about this many lots (finer changes the split by well under a lot)
 EPS = 1e-6
+MAX_BIDS = 200  # the most carriers and later sorties one decision weighs
 MAX_DISCHARGE_PARTS = 12  # a vessel's discharge is put on the quay in at most this many parts
 
 
@@ -239,10 +240,7 @@ class EarliestArrival(Greedy):
         # a cycling carrier may come back for more: its next load is one more bid (a ship leaving a remnant to
         # an aircraft's second sortie rather than crossing with it)
         for b in list(bids):
-            if w.scenario.fleets[b.fleet_id].cycling:
-                again = b.ready_h + b.load_fixed_h + b.cap_t * b.load_per_t_h + 2 * b.travel_h + b.unload_fixed_h + b.cap_t * b.unload_per_t_h
-                bids.append(_Bid(f"{b.carrier_id}#next", b.fleet_id, b.leg_id, again, 0.0, b.cap_t, b.load_fixed_h, b.load_per_t_h,
-                                 again + b.max_hold_h, b.to, b.travel_h, b.unload_fixed_h, b.unload_per_t_h, b.max_hold_h))
+            self._add_next(bids, b)
         lots = [(now, pool)] + self._coming(node.id, set(keys), now)
         total = sum(q for _, q in lots)
         if total <= EPS:
@@ -265,6 +263,8 @@ class EarliestArrival(Greedy):
                 if best is None:
                     break
                 best.x += part
+                if best.aboard_t + best.x + lot > best.cap_t + EPS and best.carrier_id.endswith("#next") and len(bids) < MAX_BIDS:
+                    self._add_next(bids, best)  # a full next load: the sortie after it is one more bid
                 best.first_lot_h = t if best.first_lot_h is None else min(best.first_lot_h, t)
                 best.last_lot_h, best.last_lot_t = (t, part) if t > best.last_lot_h else (best.last_lot_h, best.last_lot_t + part)
                 to_dest[best.to] = to_dest.get(best.to, 0.0) + part
@@ -281,6 +281,16 @@ class EarliestArrival(Greedy):
             if due:
                 self._due[carrier_id] = min(due)
         return planned
+
+    def _add_next(self, bids: list[_Bid], b: _Bid) -> None:
+        """Add the load after `b`'s to `bids`, if its fleet cycles: ready when `b` is back from a full load."""
+        if not self.world.scenario.fleets[b.fleet_id].cycling:
+            return
+        start = b.ready_h if b.loading or b.first_lot_h is None else max(b.ready_h, b.first_lot_h)
+        again = start + b.load_fixed_h + b.cap_t * b.load_per_t_h + 2 * b.travel_h + b.unload_fixed_h + b.cap_t * b.unload_per_t_h
+        base = b.carrier_id.split("#")[0]
+        bids.append(_Bid(f"{base}#next", b.fleet_id, b.leg_id, again, 0.0, b.cap_t, b.load_fixed_h, b.load_per_t_h,
+                         again + b.max_hold_h, b.to, b.travel_h, b.unload_fixed_h, b.unload_per_t_h, b.max_hold_h))
 
     def _whole_loads(self, bids: list[_Bid], pool: float, carrier_id: str) -> float:
         """Handling times that do not grow with the load: full loads, to the carriers that would hand them over first."""
@@ -359,7 +369,12 @@ class EarliestArrival(Greedy):
         depart = b.start_h(lot_h) + b.load_fixed_h + x * b.load_per_t_h
         last_h, last_t = (lot_h, part) if lot_h > b.last_lot_h else (b.last_lot_h, b.last_lot_t + part)
         depart = max(depart, last_h + last_t * b.load_per_t_h)
-        unloaded = depart + b.travel_h + b.unload_fixed_h + x * b.unload_per_t_h
+        arrive = depart + b.travel_h
+        unloaded = arrive + b.unload_fixed_h + x * b.unload_per_t_h
+        if b.unload_per_t_h > 0:  # the far end's berths discharge everything dealt there (and on its way) in turn
+            berths = self.world.scenario.nodes[b.to].berths or 1
+            queued_t = self.inbound_t[b.to] + to_dest.get(b.to, 0.0) + part
+            unloaded = max(unloaded, arrive + queued_t * b.unload_per_t_h / berths)
         return unloaded + self._onward_h(b.to, to_dest.get(b.to, 0.0) + part)
 
     def _coming(self, node_id: str, keys: set[tuple[str, str]], now: float) -> list[tuple[float, float]]:
