@@ -20,7 +20,6 @@ from sim.packing import EPS, floor_share
 from sim.rules import travel_time_h
 from sim.schema import CarrierType, Mode, Scenario
 
-LAND_MODES = rules.LAND_MODES
 INF = math.inf
 PERIOD_CHOICES_H = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 24.0)
 MAX_PERIODS = 400  # the automatic period is the finest of PERIOD_CHOICES_H that keeps the horizon within this

@@ -3,8 +3,11 @@
 When a carrier is ready to load at a node, the policy shares the cargo waiting there (and the
 cargo planned to be released there while carriers may still hold for it) among the carriers
 that could take it: those idle or loading at the node, and those due there (activating or
-returning). Cargo is dealt out in small lots, each to the carrier whose estimated hand-over
-time for its whole load stays earliest with the lot aboard. The estimate counts loading
+returning, and each cycling carrier's later sorties). Cargo is dealt out in small lots, latest
+release first (so a carrier dealt cargo still to come is kept for it), each to the carrier whose
+estimated hand-over time for its whole load stays earliest with the lot aboard; a carrier's lots
+must fall within one hold (`max_hold_h`). Releases running short of plan are projected at their
+shortened rate. The estimate counts loading
 (a vessel's time grows with its load at the port's rate), the voyage, unloading, and the
 backlog at the far end (cargo already waiting there or on its way, drained at the node's
 land-handling or onward service rate) plus the onward travel. A carrier takes only its

@@ -15,6 +15,7 @@ from sim.model.carriers import start_fleet
 from sim.model.dispatch import CargoMatch, DispatchPolicy
 from sim.model.facilities import Facility
 from sim.model.nodes import NodeState
+from sim.model.policies import make_policy
 from sim.network import Network, release_schedule
 from sim.packing import Load, floor_share, pack
 from sim.record import FacilityUse, RunRecord
@@ -27,8 +28,6 @@ class World:
 
     def __init__(self, scenario: Scenario, rng: np.random.Generator, keep_trips: bool = False,
                  policy: str | None = None):
-        from sim.model.policies import make_policy
-
         self.scenario = scenario
         self.rng = rng
         self.env = simpy.Environment()
