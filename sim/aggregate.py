@@ -19,6 +19,7 @@ import numpy as np
 from sim.measure import MET_TOLERANCE, Outcome, horizon_days, movements_by_mode
 from sim.schema import Mode, Scenario
 from sim.stats import BandSketch, describe, wilson_interval
+from sim.summary import ClassVerdict, DateSpread, FailedReplication, ResourceUse, RunSummary, Spread
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,8 @@ class Aggregate:
             })
         return sorted(rows, key=lambda r: (-r["utilization"], -r["queue_h"], r["resource"]))
 
-    def summary(self) -> dict[str, Any]:
-        """The contents of summary.json (before tool and reproduction details are added)."""
+    def summary(self) -> RunSummary:
+        """The run's typed summary (before the representative replication, bounds and reproduction details)."""
         s = self.scenario
         n = self.outcomes_seen
         start = s.start_date
@@ -128,41 +129,33 @@ class Aggregate:
             closure = np.array(self.closure[c])
             closure_stats = describe(closure)
             lo, hi = wilson_interval(self.met_count[c], n)
-            classes[c] = {
-                "name": cargo.name or c,
-                "unit": cargo.unit,
-                "target": req.quantity,
-                "delivered_by_deadline": _rounded(describe(self.by_deadline[c]), 3),
-                "fraction_by_deadline": _rounded(describe(np.array(self.by_deadline[c]) / req.quantity), 6),
-                "closure_day": _rounded(closure_stats, 3),
-                "closure_date": {k: _date(start, v) for k, v in closure_stats.items() if k != "mean"},
-                "closed_within_horizon": round(float(np.mean(np.isfinite(closure))), 6) if n else None,
-                "p_met": round(self.met_count[c] / n, 6) if n else None,
-                "p_met_ci95": [round(lo, 6), round(hi, 6)],
-            }
+            classes[c] = ClassVerdict(
+                name=cargo.name or c, unit=cargo.unit, target=req.quantity,
+                delivered_by_deadline=_spread(describe(self.by_deadline[c]), 3),
+                fraction_by_deadline=_spread(describe(np.array(self.by_deadline[c]) / req.quantity), 6),
+                closure_day=_spread(closure_stats, 3),
+                closure_date=DateSpread(*(_date(start, closure_stats[k]) for k in ("p10", "p50", "p90"))),
+                closed_within_horizon=round(float(np.mean(np.isfinite(closure))), 6) if n else None,
+                p_met=round(self.met_count[c] / n, 6) if n else None,
+                p_met_ci95=(round(lo, 6), round(hi, 6)),
+            )
         lo, hi = wilson_interval(self.all_met_count, n)
         groups = movements_by_mode(s)
         resources = self.resources()
-        return {
-            "scenario": s.name,
-            "title": s.title,
-            "start_date": start.isoformat(),
-            "deadline_day": s.deadline_days,
-            "deadline_date": (start + dt.timedelta(days=s.deadline_days)).isoformat(),
-            "horizon_days": s.horizon,
-            "replications": self.replications,
-            "replications_completed": n,
-            "seed": self.seed,
-            "failed_replications": [{"index": f.index, "error": f.error} for f in self.failures],
-            "classes": classes,
-            "all_met_probability": round(self.all_met_count / n, 6) if n else None,
-            "all_met_ci95": [round(lo, 6), round(hi, 6)],
-            **{group: {t: _rounded(describe(self.movements[t]), 3) for t in types} for group, types in groups.items()},
-            "tonnes_by_mode": {m: _rounded(describe(v), 3) for m, v in self.tonnes.items()},
-            "utilization": resources,
-            "bottleneck": resources[0]["resource"] if resources else None,
-            "max_conservation_error": self.conservation_error,
-        }
+        return RunSummary(
+            scenario=s.name, title=s.title, start_date=start.isoformat(), deadline_day=s.deadline_days,
+            deadline_date=(start + dt.timedelta(days=s.deadline_days)).isoformat(), horizon_days=s.horizon,
+            replications=self.replications, replications_completed=n, seed=self.seed,
+            failed_replications=tuple(FailedReplication(f.index, f.error) for f in self.failures),
+            classes=classes,
+            all_met_probability=round(self.all_met_count / n, 6) if n else None,
+            all_met_ci95=(round(lo, 6), round(hi, 6)),
+            movements={group: {t: _spread(describe(self.movements[t]), 3) for t in types} for group, types in groups.items()},
+            tonnes_by_mode={m: _spread(describe(v), 3) for m, v in self.tonnes.items()},
+            utilization=tuple(ResourceUse(**r) for r in resources),
+            bottleneck=resources[0]["resource"] if resources else None,
+            max_conservation_error=self.conservation_error,
+        )
 
     def delivery_rows(self) -> list[dict[str, Any]]:
         """Rows of deliveries.csv: per class per day, cumulative delivered (mean, p10, p50, p90)."""
@@ -220,8 +213,9 @@ class Aggregate:
         return rows, columns
 
 
-def _rounded(stats: dict[str, float | None], digits: int) -> dict[str, float | None]:
-    return {k: (round(v, digits) if v is not None else None) for k, v in stats.items()}
+def _spread(stats: dict[str, float | None], digits: int) -> Spread:
+    """`describe`'s figures rounded to `digits`, as a `Spread`."""
+    return Spread(*((round(v, digits) if v is not None else None) for v in (stats[k] for k in ("mean", "p10", "p50", "p90"))))
 
 
 def _date(start: dt.date, day: float | None) -> str | None:

@@ -282,8 +282,7 @@ def _bound(args: argparse.Namespace) -> int:
             raise cannot_write(args.out, exc) from None
         write_bytes(args.out / "bounds.json", json_bytes({"scenario": scenario.name, "scenario_sha256": scenario.fingerprint(), **bounds}))
     if not args.quiet:
-        show_bounds({"classes": {c: {"name": scenario.cargo[c].name or c} for c in scenario.requirements}, "bounds": bounds},
-                    make_console())
+        show_bounds(bounds, make_console())
     return EXIT_OK if "error" not in bounds else EXIT_INTERNAL
 
 

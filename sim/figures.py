@@ -29,6 +29,7 @@ from matplotlib.ticker import MaxNLocator
 
 from sim import style
 from sim.plots import shown_days
+from sim.summary import RunSummary, Spread
 
 GROUP_TITLES = {"flights": "Flights by aircraft type", "sailings": "Sailings by vessel type",
                 "land_trips": "Land trips by vehicle type"}
@@ -55,11 +56,11 @@ def _num(value: Any, default: float = 0.0) -> float:
         return default
 
 
-def _start(summary: dict[str, Any]) -> dt.date:
-    return dt.date.fromisoformat(summary["start_date"])
+def _start(summary: RunSummary) -> dt.date:
+    return dt.date.fromisoformat(summary.start_date)
 
 
-def _origin(summary: dict[str, Any]) -> float:
+def _origin(summary: RunSummary) -> float:
     """Matplotlib date number of the scenario start (hours / 24 are added to it)."""
     return float(mdates.date2num(dt.datetime.combine(_start(summary), dt.time())))
 
@@ -80,25 +81,25 @@ def _fleet_modes(scenario: dict[str, Any]) -> dict[str, str]:
     return {fid: modes.get(f.get("carrier", ""), "") for fid, f in scenario.get("fleets", {}).items()}
 
 
-def _title(summary: dict[str, Any]) -> str:
-    return style.short(summary.get("title") or summary.get("scenario", ""), 70)
+def _title(summary: RunSummary) -> str:
+    return style.short(summary.display_title, 70)
 
 
 # --- movements and tonnes ---------------------------------------------------------------------
 
 
-def movements(summary: dict[str, Any], scenario: dict[str, Any], path: Path) -> list[Path]:
+def movements(summary: RunSummary, scenario: dict[str, Any], path: Path) -> list[Path]:
     """Bars of loaded movements per carrier type (flights, sailings, land trips) and of tonnes by mode.
 
     Bars are the P50 over replications with P10-P90 whiskers, coloured by the carrier's mode.
     """
     modes = _carrier_modes(scenario)
-    many = summary.get("replications_completed", 1) > 1
+    many = summary.many
     with style.style():
         fig, axes = plt.subplots(2, 2, figsize=(style.WIDTH_IN, 7.4))
         panels = [("flights", axes[0][0]), ("sailings", axes[0][1]), ("land_trips", axes[1][0])]
         for group, ax in panels:
-            stats = summary.get(group) or {}
+            stats = summary.movements.get(group) or {}
             ax.set_title(GROUP_TITLES[group])
             if not stats:
                 _empty(ax, "none in this scenario")
@@ -110,7 +111,7 @@ def movements(summary: dict[str, Any], scenario: dict[str, Any], path: Path) -> 
             style.thousands(ax.yaxis)
             ax.set_ylabel("loaded movements")
         ax = axes[1][1]
-        tonnes = summary.get("tonnes_by_mode") or {}
+        tonnes = summary.tonnes_by_mode
         shown = [m for m in style.MODE_ORDER if m in tonnes] + [m for m in tonnes if m not in style.MODE_ORDER]
         ax.set_title("Tonnes moved by mode (each leg counted)")
         if shown:
@@ -118,28 +119,28 @@ def movements(summary: dict[str, Any], scenario: dict[str, Any], path: Path) -> 
             ax.set_ylabel("tonnes")
         else:
             _empty(ax, "no tonnes recorded")
-        present = sorted({modes.get(t, GROUP_MODE[g]) for g, _ in panels for t in (summary.get(g) or {})} | set(shown),
+        present = sorted({modes.get(t, GROUP_MODE[g]) for g, _ in panels for t in (summary.movements.get(g) or {})} | set(shown),
                          key=lambda m: style.MODE_ORDER.index(m) if m in style.MODE_ORDER else 99)
         handles = [Patch(color=style.mode_colour(m), label=m) for m in present]
         if many:
             handles.append(Line2D([], [], color="#333333", linewidth=1.2, label="P10-P90 over replications"))
         fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-        reps = summary.get("replications_completed", 0)
+        reps = summary.replications_completed
         fig.suptitle(f"{_title(summary)}: movements and tonnes "
                      f"({'P50 of ' if many else ''}{reps} replication{'s' if reps != 1 else ''})", fontsize=11)
         fig.tight_layout(rect=(0, 0.05, 1, 1))
         return style.save(fig, path)
 
 
-def _bars(ax: Any, labels: list[str], stats: list[dict[str, Any]], colours: list[str], whiskers: bool) -> None:
+def _bars(ax: Any, labels: list[str], stats: list[Spread], colours: list[str], whiskers: bool) -> None:
     x = list(range(len(labels)))
-    mid = [_num(s.get("p50")) for s in stats]
+    mid = [_num(s.p50) for s in stats]
     ax.bar(x, mid, color=colours, width=0.65)
     if whiskers:
-        lo = [max(m - _num(s.get("p10"), m), 0) for m, s in zip(mid, stats)]
-        hi = [max(_num(s.get("p90"), m) - m, 0) for m, s in zip(mid, stats)]
+        lo = [max(m - _num(s.p10, m), 0) for m, s in zip(mid, stats)]
+        hi = [max(_num(s.p90, m) - m, 0) for m, s in zip(mid, stats)]
         ax.errorbar(x, mid, yerr=[lo, hi], fmt="none", ecolor="#333333", elinewidth=1.2, capsize=4)
-    top = max([_num(s.get("p90"), m) for m, s in zip(mid, stats)] + [1.0])
+    top = max([_num(s.p90, m) for m, s in zip(mid, stats)] + [1.0])
     for xi, m in zip(x, mid):
         ax.text(xi, m + top * 0.02, f"{m:,.0f}", ha="center", va="bottom", fontsize=8.5)
     ax.set_ylim(0, top * 1.18)
@@ -152,7 +153,7 @@ def _bars(ax: Any, labels: list[str], stats: list[dict[str, Any]], colours: list
 # --- resource use over time -------------------------------------------------------------------
 
 
-def utilization_over_time(summary: dict[str, Any], rows: Sequence[dict[str, Any]], path: Path) -> list[Path]:
+def utilization_over_time(summary: RunSummary, rows: Sequence[dict[str, Any]], path: Path) -> list[Path]:
     """Daily utilization of each constrained node resource (mean over replications), one panel per kind.
 
     Resources never used are listed under the panels instead of drawn; the bottleneck named in
@@ -160,8 +161,8 @@ def utilization_over_time(summary: dict[str, Any], rows: Sequence[dict[str, Any]
     """
     start = _start(summary)
     end = start + dt.timedelta(days=shown_days(summary))
-    deadline = start + dt.timedelta(days=summary["deadline_day"])
-    bottleneck = summary.get("bottleneck")
+    deadline = start + dt.timedelta(days=summary.deadline_day)
+    bottleneck = summary.bottleneck
     series: dict[str, dict[str, Any]] = {}
     for r in rows:
         s = series.setdefault(r["resource"], {"kind": r["kind"], "capacity": _num(r["capacity"]), "dates": [], "util": []})
@@ -199,7 +200,7 @@ def utilization_over_time(summary: dict[str, Any], rows: Sequence[dict[str, Any]
             ax_row[0].set_xlim(start, end)
         if kinds:
             style.format_date_axis(axes[-1][0], start, end)
-        reps = summary.get("replications_completed", 0)
+        reps = summary.replications_completed
         fig.suptitle(f"Utilization over time of each constrained node resource: daily mean over {reps} "
                      f"replication{'s' if reps != 1 else ''}", fontsize=11, x=0.01, y=1 - 0.08 / fig_h, ha="left", va="top")
         fig.text(0.01, 1 - 0.36 / fig_h, "\n".join(header), fontsize=9.5, color=style.HIGHLIGHT, ha="left", va="top")
@@ -210,24 +211,24 @@ def utilization_over_time(summary: dict[str, Any], rows: Sequence[dict[str, Any]
         return style.save(fig, path)
 
 
-def _bottleneck_line(summary: dict[str, Any]) -> str:
-    name = summary.get("bottleneck")
+def _bottleneck_line(summary: RunSummary) -> str:
+    name = summary.bottleneck
     if not name:
         return "No constrained resource was measured."
-    row = next((r for r in summary.get("utilization", []) if r.get("resource") == name), None)
+    row = summary.busiest(name)
     if row is None:
         return f"Bottleneck: {name}"
-    extra = " (a fleet: its daily use is not in utilization_daily.csv)" if row.get("kind") == "fleet" else ""
-    return (f"Bottleneck: {name}, {100 * _num(row.get('utilization')):.0f}% utilized over the active period, "
-            f"{_num(row.get('queue_h')):,.0f} carrier-hours queueing{extra}")
+    extra = " (a fleet: its daily use is not in utilization_daily.csv)" if row.kind == "fleet" else ""
+    return (f"Bottleneck: {name}, {100 * _num(row.utilization):.0f}% utilized over the active period, "
+            f"{_num(row.queue_h):,.0f} carrier-hours queueing{extra}")
 
 
-def queueing(summary: dict[str, Any], scenario: dict[str, Any], path: Path, limit: int = 20) -> list[Path]:
+def queueing(summary: RunSummary, scenario: dict[str, Any], path: Path, limit: int = 20) -> list[Path]:
     """Where the time goes: mean utilization and the queueing it caused, per constrained resource (fleets too)."""
-    rows = list(summary.get("utilization") or [])
+    rows = list(summary.utilization)
     shown = rows[:limit]
     fleet_modes = _fleet_modes(scenario)
-    bottleneck = summary.get("bottleneck")
+    bottleneck = summary.bottleneck
     with style.style():
         height = 0.32 * max(len(shown), 3) + 1.6
         fig, (left, right) = plt.subplots(1, 2, figsize=(style.WIDTH_IN, height), sharey=True,
@@ -239,20 +240,20 @@ def queueing(summary: dict[str, Any], scenario: dict[str, Any], path: Path, limi
             y = list(range(len(shown)))[::-1]
             colours = []
             for r in shown:
-                if r["resource"] == bottleneck:
+                if r.resource == bottleneck:
                     colours.append(style.HIGHLIGHT)
-                elif r.get("kind") == "fleet":
-                    colours.append(style.mode_colour(fleet_modes.get(r.get("where", ""), "")))
+                elif r.kind == "fleet":
+                    colours.append(style.mode_colour(fleet_modes.get(r.where, "")))
                 else:
                     colours.append("#6b7b8c")
-            util = [100 * _num(r.get("utilization")) for r in shown]
-            queue = [_num(r.get("queue_h")) for r in shown]
+            util = [100 * _num(r.utilization) for r in shown]
+            queue = [_num(r.queue_h) for r in shown]
             left.barh(y, util, color=colours, height=0.7)
             right.barh(y, queue, color=colours, height=0.7)
             for yi, u, q in zip(y, util, queue):
                 left.text(u + 1, yi, f"{u:.0f}%", va="center", fontsize=8)
                 right.text(q + max(queue + [1]) * 0.01, yi, f"{q:,.0f}", va="center", fontsize=8)
-            left.set_yticks(y, [style.short(r["resource"], 44) for r in shown])
+            left.set_yticks(y, [style.short(r.resource, 44) for r in shown])
             left.set_xlim(0, max(util + [100]) * 1.12)
             right.set_xlim(0, max(queue + [1]) * 1.15)
             left.set_xlabel("mean utilization over the active period (%)")
@@ -261,7 +262,7 @@ def queueing(summary: dict[str, Any], scenario: dict[str, Any], path: Path, limi
             for ax in (left, right):
                 ax.grid(axis="y", visible=False)
             handles = [Patch(color=style.HIGHLIGHT, label="bottleneck"), Patch(color="#6b7b8c", label="node facility")]
-            modes = sorted({fleet_modes.get(r.get("where", ""), "") for r in shown if r.get("kind") == "fleet"} - {""},
+            modes = sorted({fleet_modes.get(r.where, "") for r in shown if r.kind == "fleet"} - {""},
                            key=lambda m: style.MODE_ORDER.index(m) if m in style.MODE_ORDER else 99)
             handles += [Patch(color=style.mode_colour(m), label=f"{m} fleet") for m in modes]
             right.legend(handles=handles, loc="lower right")
@@ -275,7 +276,7 @@ def queueing(summary: dict[str, Any], scenario: dict[str, Any], path: Path, limi
 # --- fleet timeline ----------------------------------------------------------------------------
 
 
-def fleet_timeline(summary: dict[str, Any], scenario: dict[str, Any], trips: Sequence[dict[str, Any]], path: Path,
+def fleet_timeline(summary: RunSummary, scenario: dict[str, Any], trips: Sequence[dict[str, Any]], path: Path,
                    max_rows: int = TIMELINE_ROWS) -> list[Path]:
     """One row per carrier of the representative replication: loading, moving, unloading, and between loads.
 
@@ -284,7 +285,7 @@ def fleet_timeline(summary: dict[str, Any], scenario: dict[str, Any], trips: Seq
     """
     origin = _origin(summary)
     start = _start(summary)
-    deadline = start + dt.timedelta(days=summary["deadline_day"])
+    deadline = start + dt.timedelta(days=summary.deadline_day)
     by_carrier: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for t in trips:
         by_carrier[t["carrier_id"]].append(t)
@@ -297,7 +298,7 @@ def fleet_timeline(summary: dict[str, Any], scenario: dict[str, Any], trips: Seq
         return (style.MODE_ORDER.index(mode) if mode in style.MODE_ORDER else 99, first.get("fleet", ""), c)
 
     chosen.sort(key=order)
-    rep = summary.get("representative_replication")
+    rep = summary.representative_replication
     total = len(by_carrier)
     capped = (f"Showing the {len(chosen)} busiest of {total} carriers (by hours loading, moving and unloading)."
               if total > len(chosen) else f"All {total} carriers.")
@@ -330,7 +331,7 @@ def fleet_timeline(summary: dict[str, Any], scenario: dict[str, Any], trips: Seq
             ax.set_yticks(range(len(chosen)), [style.short(c, 26) for c in reversed(chosen)],
                           fontsize=7 if len(chosen) > 30 else 8.5)
             ax.set_ylim(-0.8, len(chosen) - 0.2)
-            shown_end = start + dt.timedelta(days=max(end_h / 24, summary["deadline_day"]) + 1.5)
+            shown_end = start + dt.timedelta(days=max(end_h / 24, summary.deadline_day) + 1.5)
             ax.set_xlim(start, shown_end)
             style.format_date_axis(ax, start, shown_end)
             style.deadline_line(ax, deadline)
@@ -372,7 +373,7 @@ def leg_tonnes(trips: Sequence[dict[str, Any]]) -> dict[str, float]:
     return dict(out)
 
 
-def network_map(summary: dict[str, Any], scenario: dict[str, Any], trips: Sequence[dict[str, Any]], path: Path) -> list[Path]:
+def network_map(summary: RunSummary, scenario: dict[str, Any], trips: Sequence[dict[str, Any]], path: Path) -> list[Path]:
     """Nodes at their coordinates over a coarse land outline; legs coloured by mode, width by tonnes moved.
 
     When the nodes fall into two groups far apart (say, US ports and Europe), a second panel
@@ -416,7 +417,7 @@ def network_map(summary: dict[str, Any], scenario: dict[str, Any], trips: Sequen
         handles += [Line2D([], [], marker=style.NODE_MARKERS.get(k, "o"), color="white", markerfacecolor="#333333",
                            markersize=7, label=k.replace("_", " ")) for k in kinds]
         fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 7), frameon=False)
-        rep = summary.get("representative_replication")
+        rep = summary.representative_replication
         fig.suptitle(f"Network: routes by mode, line width by tonnes moved in the representative replication"
                      f"{f' ({rep})' if rep is not None else ''}", fontsize=11, x=0.01, ha="left")
         fig.text(0.99, 0.005, "Land outline: Natural Earth 1:110m (public domain)", fontsize=7, color=style.MUTED, ha="right")

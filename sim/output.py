@@ -27,8 +27,9 @@ from typing import Any
 from sim.errors import UsageError
 from sim.files import cannot_write, umask
 from sim.record import Trip
-from sim.report import redraw
+from sim.report import publish
 from sim.runner import RunResult
+from sim.saved import Saved
 from sim.schema import Scenario
 
 TMP_PREFIX = ".tmp-surge-sim-"
@@ -226,21 +227,50 @@ def write_results(result: RunResult, out_dir: Path) -> Path:
     """Write every output file of a run into `out_dir`, replacing it only once all are written."""
     with atomic_folder(out_dir, MARKERS["run"]) as tmp:
         write_tables(result, tmp)
-        redraw(tmp)  # every picture (PNG + SVG) and report.html, drawn from the files just written
+        publish(saved_of(result, tmp))  # every picture (PNG + SVG) and report.html, from the results in memory
     return Path(out_dir)
+
+
+def tables(result: RunResult) -> dict[str, tuple[list[dict[str, Any]], Sequence[str]]]:
+    """A run's CSV tables, by file name: rows and columns (trips.csv only when the run kept a trip log)."""
+    out: dict[str, tuple[list[dict[str, Any]], Sequence[str]]] = {
+        "deliveries.csv": (result.aggregate.delivery_rows(), DELIVERY_COLUMNS),
+        "utilization_daily.csv": (result.aggregate.utilization_rows(), UTILIZATION_COLUMNS),
+        "replications.csv": result.replication_rows(),
+    }
+    if result.record is not None and result.record.trips is not None:
+        out["trips.csv"] = trip_rows(result.scenario, result.record.trips)
+    return out
 
 
 def write_tables(result: RunResult, folder: Path) -> None:
     """Write a run's data files (summary.json, the CSV tables, the resolved scenario) into an existing `folder`."""
-    write_json(folder / "summary.json", result.summary())
-    write_csv(folder / "deliveries.csv", result.aggregate.delivery_rows(), DELIVERY_COLUMNS)
-    write_csv(folder / "utilization_daily.csv", result.aggregate.utilization_rows(), UTILIZATION_COLUMNS)
+    write_json(folder / "summary.json", result.summary().to_dict())
+    found = tables(result)
+    for name in ("deliveries.csv", "utilization_daily.csv"):
+        write_csv(folder / name, *found[name])
     write_json(folder / "scenario_resolved.json", result.scenario.model_dump(mode="json", by_alias=True))
-    rep_rows, rep_cols = result.replication_rows()
-    write_csv(folder / "replications.csv", rep_rows, rep_cols)
-    if result.record is not None and result.record.trips is not None:
-        trips, columns = trip_rows(result.scenario, result.record.trips)
-        write_csv(folder / "trips.csv", trips, columns)
+    for name in ("replications.csv", "trips.csv"):
+        if name in found:
+            write_csv(folder / name, *found[name])
+
+
+def _cells(rows: list[dict[str, Any]], columns: Sequence[str]) -> list[dict[str, str]]:
+    """Rows as their CSV cells (text, "" for none), exactly what reading the CSV back gives."""
+    return [{c: "" if (v := _fmt(row.get(c, ""))) is None else str(v) for c in columns} for row in rows]
+
+
+def saved_of(result: RunResult, folder: Path) -> Saved:
+    """A run's results in memory, in the form the pictures and the report read (`sim.saved.Saved`), for `folder`."""
+    found = tables(result)
+    saved = Saved(folder, result.summary(), json.loads(json_bytes(result.scenario.model_dump(mode="json", by_alias=True))))
+    for name, attr in (("deliveries.csv", "deliveries"), ("utilization_daily.csv", "utilization"),
+                       ("trips.csv", "trips"), ("replications.csv", "replications")):
+        if name in found:
+            setattr(saved, attr, _cells(*found[name]))
+        else:
+            saved.missing.append(name)
+    return saved
 
 
 RENAME_EXCHANGE = 2  # linux/fs.h

@@ -1,7 +1,7 @@
 """report.html: the page an analyst hands on, built from a saved results folder only.
 
-`write_report(results_dir)` reads summary.json, scenario_resolved.json and the CSV tables,
-draws any picture that is missing, and writes ONE self-contained HTML file (pictures as
+`write_report(results)` takes a run's results (its typed summary and tables, in memory from
+`sim run` or read back from a folder by `sim.saved.load`), draws any picture that is missing, and writes ONE self-contained HTML file (pictures as
 base64 PNG data URIs, inline CSS, no scripts, no fonts or anything else fetched) that reads
 top to bottom: the verdict, delivery curves, movements and tonnes, where the time goes,
 the fleet timeline, the network map, the bounds (when summary.json has them) and the
@@ -26,6 +26,7 @@ from sim.errors import UsageError
 from sim.files import write_bytes
 from sim.html_page import esc, fmt_num, html_table, page
 from sim.saved import Saved, load
+from sim.summary import ClassVerdict, RunSummary, Spread
 
 REPORT = "report.html"
 # picture file (PNG; an SVG is written beside each) -> what it shows
@@ -65,12 +66,18 @@ def _drawers(saved: Saved) -> dict[str, Callable[[Path], Any]]:
     return drawers
 
 
-def draw_figures(results_dir: Path, only_missing: bool = False) -> list[Path]:
-    """Draw every picture of a results folder from its saved files (PNG, and SVG beside it); return the PNGs.
+def _saved(results: Path | Saved) -> Saved:
+    """The results themselves, or read from their folder."""
+    return results if isinstance(results, Saved) else load(results)
 
+
+def draw_figures(results: Path | Saved, only_missing: bool = False) -> list[Path]:
+    """Draw every picture of a run (PNG, and SVG beside it) into its folder; return the PNGs.
+
+    `results` is a folder (read with `sim.saved.load`) or results already in memory (`sim.output.saved_of`).
     With `only_missing`, pictures whose PNG and SVG both exist are left as they are.
     """
-    saved = load(results_dir)
+    saved = _saved(results)
     written = []
     for name, draw in _drawers(saved).items():
         png = saved.folder / name
@@ -81,11 +88,16 @@ def draw_figures(results_dir: Path, only_missing: bool = False) -> list[Path]:
     return written
 
 
+def publish(saved: Saved) -> list[Path]:
+    """Draw every picture (PNG + SVG) and report.html of `saved` into its folder; return the files written."""
+    pngs = draw_figures(saved)
+    report = write_report(saved, draw_missing=False)
+    return [f for p in pngs for f in (p, p.with_suffix(".svg"))] + [report]
+
+
 def redraw(results_dir: Path) -> list[Path]:
     """Redraw every picture (PNG + SVG) and report.html from the saved files only; return the files written."""
-    pngs = draw_figures(results_dir)
-    report = write_report(results_dir, draw_missing=False)
-    return [f for p in pngs for f in (p, p.with_suffix(".svg"))] + [report]
+    return publish(load(results_dir))
 
 
 def redraw_saved(results_dir: Path) -> list[Path]:
@@ -101,14 +113,13 @@ def redraw_saved(results_dir: Path) -> list[Path]:
 # --- the page ----------------------------------------------------------------------------------------
 
 
-def write_report(results_dir: Path, draw_missing: bool = True) -> Path:
-    """Write report.html into a results folder (drawing missing pictures first); return its path."""
-    folder = Path(results_dir)
+def write_report(results: Path | Saved, draw_missing: bool = True) -> Path:
+    """Write report.html into a run's folder (drawing missing pictures first); return its path."""
+    saved = _saved(results)
     if draw_missing:
-        draw_figures(folder, only_missing=True)
-    saved = load(folder)
+        draw_figures(saved, only_missing=True)
     page = render(saved)
-    target = folder / REPORT
+    target = saved.folder / REPORT
     write_bytes(target, page.encode("utf-8"))  # a fresh private temporary (O_EXCL), then moved over the old page
     return target
 
@@ -127,19 +138,19 @@ def render(saved: Saved) -> str:
         ("assumptions", "Assumptions", _assumptions(saved)),
         ("reproduce", "Reproducing these results", _reproduce(saved)),
     ]
-    title = s.get("title") or s.get("scenario", "")
+    title = s.display_title
     nav = " · ".join(f'<a href="#{sid}">{esc(name)}</a>' for sid, name, _ in sections)
     body = "\n".join(f'<section id="{sid}">\n<h2>{esc(name)}</h2>\n{content}\n</section>' for sid, name, content in sections)
     description = saved.scenario.get("description", "")
-    return page(f"{title}: can it arrive by {_date_text(s.get('deadline_date'))}?", f"""<header>
+    return page(f"{title}: can it arrive by {_date_text(s.deadline_date)}?", f"""<header>
 <h1>{esc(title)}</h1>
-<p class="sub">Scenario <code>{esc(s.get("scenario", ""))}</code> · start {esc(_date_text(s.get("start_date")))} ·
-deadline {esc(_date_text(s.get("deadline_date")))} (day {fmt_num(s.get("deadline_day"))}) ·
-{esc(_reps(s))} · seed {esc(str(s.get("seed", "")))}</p>
+<p class="sub">Scenario <code>{esc(s.scenario)}</code> · start {esc(_date_text(s.start_date))} ·
+deadline {esc(_date_text(s.deadline_date))} (day {fmt_num(s.deadline_day)}) ·
+{esc(_reps(s))} · seed {esc(str(s.seed))}</p>
 {f'<p class="description">{esc(description)}</p>' if description else ""}
 <nav>{nav}</nav>
 </header>
-{body}""", generator=str(s.get("reproduce", {}).get("version", "")))
+{body}""", generator=str((s.reproduce or {}).get("version", "")))
 
 
 # --- small formatting helpers -------------------------------------------------------------------------
@@ -165,8 +176,8 @@ def _date_text(iso: Any) -> str:
         return str(iso)
 
 
-def _reps(s: dict[str, Any]) -> str:
-    n = s.get("replications_completed", 0)
+def _reps(s: RunSummary) -> str:
+    n = s.replications_completed
     return f"{n} replication{'s' if n != 1 else ''}"
 
 
@@ -203,17 +214,16 @@ def _figure(saved: Saved, name: str, alt: str, caption: str) -> str:
 
 
 def _class_label(saved: Saved, cls: str) -> str:
-    info = saved.summary["classes"][cls]
-    name = info.get("name") or cls
+    name = saved.summary.classes[cls].name or cls
     return f"{esc(name)}<br><code>{esc(cls)}</code>" if name != cls else f"<code>{esc(cls)}</code>"
 
 
-def _range(stats: dict[str, Any] | None, fmt: Callable[[Any], str], many: bool) -> str:
-    stats = stats or {}
-    mid = fmt(stats.get("p50"))
+def _range(stats: Spread | None, fmt: Callable[[Any], str], many: bool) -> str:
+    stats = stats or Spread()
+    mid = fmt(stats.p50)
     if not many:
         return mid
-    return f'{mid} <span class="muted">({fmt(stats.get("p10"))}–{fmt(stats.get("p90"))})</span>'
+    return f'{mid} <span class="muted">({fmt(stats.p10)}–{fmt(stats.p90)})</span>'
 
 
 # --- sections ------------------------------------------------------------------------------------------
@@ -221,33 +231,31 @@ def _range(stats: dict[str, Any] | None, fmt: Callable[[Any], str], many: bool) 
 
 def _verdict(saved: Saved) -> str:
     s = saved.summary
-    many = s.get("replications_completed", 0) > 1
-    deadline = _date_text(s.get("deadline_date"))
-    horizon_end = None
-    if s.get("start_date") and s.get("horizon_days") is not None:
-        horizon_end = dt.date.fromisoformat(s["start_date"]) + dt.timedelta(days=float(s["horizon_days"]))
+    many = s.many
+    deadline = _date_text(s.deadline_date)
+    horizon_end = dt.date.fromisoformat(s.start_date) + dt.timedelta(days=float(s.horizon_days))
 
-    def closure(info: dict[str, Any], key: str, short: bool = False) -> str:
-        value = (info.get("closure_date") or {}).get(key)
+    def closure(info: ClassVerdict, key: str, short: bool = False) -> str:
+        value = getattr(info.closure_date, key)
         if value:
             return esc(dt.date.fromisoformat(value).strftime("%d %b") if short else _date_text(value))
         return esc(f"after {horizon_end:%d %b %Y}" if horizon_end else "not closed")
 
     rows = []
-    for cls, info in s["classes"].items():
-        unit = info.get("unit", "")
-        words, css = _status(info.get("p_met"), many)
-        ci = info.get("p_met_ci95") or [None, None]
-        delivered = _range(info.get("delivered_by_deadline"), fmt_num, many)
-        share = (info.get("fraction_by_deadline") or {}).get("p50")
+    for cls, info in s.classes.items():
+        unit = info.unit
+        words, css = _status(info.p_met, many)
+        ci = info.p_met_ci95
+        delivered = _range(info.delivered_by_deadline, fmt_num, many)
+        share = info.fraction_by_deadline.p50
         closes = closure(info, "p50")
         if many:
             closes += f'<br><span class="muted">({closure(info, "p10", True)} – {closure(info, "p90", True)})</span>'
         rows.append([
             _class_label(saved, cls),
-            f"{fmt_num(info.get('target'))} {esc(unit)}",
+            f"{fmt_num(info.target)} {esc(unit)}",
             f"{delivered} {esc(unit)}<br><span class=muted>{_pct(share)} of target{' (P50)' if many else ''}</span>",
-            f"{_pct(info.get('p_met'))}" + (f' <span class="muted">({_pct(ci[0])}–{_pct(ci[1])})</span>' if many else ""),
+            f"{_pct(info.p_met)}" + (f' <span class="muted">({_pct(ci[0])}–{_pct(ci[1])})</span>' if many else ""),
             f'<span class="status {css}">{esc(words)}</span>',
             closes,
         ])
@@ -257,14 +265,14 @@ def _verdict(saved: Saved) -> str:
     else:
         headers = ["Cargo class", "Target", f"Delivered by {esc(deadline)}", "Met by deadline", "Verdict", "Closure date"]
     table = html_table(headers, rows, numeric=(1, 2, 3)).replace("<table>", '<table class="verdict" id="verdict-table">', 1)
-    p = s.get("all_met_probability")
-    ci = s.get("all_met_ci95") or [None, None]
+    p = s.all_met_probability
+    ci = s.all_met_ci95
     words, css = _status(p, many)
-    n_classes = len(s["classes"])
+    n_classes = len(s.classes)
     if p is None:
         headline = "No replication completed: there is no verdict."
     elif not many:
-        met = sum(1 for i in s["classes"].values() if (i.get("p_met") or 0) >= 1)
+        met = sum(1 for i in s.classes.values() if (i.p_met or 0) >= 1)
         headline = (f"In this single run, <strong>{met} of {n_classes}</strong> targets are met by the deadline, "
                     f"{esc(deadline)}: <strong>{'every target met' if met == n_classes else 'not every target met'}</strong>.")
     else:
@@ -272,18 +280,19 @@ def _verdict(saved: Saved) -> str:
                     f"{esc(deadline)}, in <strong>{_pct(p)}</strong> "
                     f"of {esc(_reps(s))}" + (f" (95% CI {_pct(ci[0])}–{_pct(ci[1])})" if many else "") +
                     f": <strong>{esc(words)}</strong>.")
-    latest = [i.get("closure_day", {}).get("p50") for i in s["classes"].values()]
+    latest = {c: i.closure_day.p50 for c, i in s.classes.items()}
     extra = ""
-    if latest and all(v is not None for v in latest):
-        last_cls = max(s["classes"], key=lambda c: s["classes"][c]["closure_day"]["p50"])
-        extra = (f"<p>The last class to close is {esc(s['classes'][last_cls].get('name') or last_cls)}, "
-                 f"on {esc(_date_text(s['classes'][last_cls]['closure_date']['p50']))}{' (P50)' if many else ''}.</p>")
-    failed = s.get("failed_replications") or []
+    if latest and all(v is not None for v in latest.values()):
+        last_cls = max(latest, key=lambda c: latest[c] or 0.0)
+        last = s.classes[last_cls]
+        extra = (f"<p>The last class to close is {esc(last.name or last_cls)}, "
+                 f"on {esc(_date_text(last.closure_date.p50))}{' (P50)' if many else ''}.</p>")
+    failed = s.failed_replications
     warn = ""
     if failed:
         warn = (f'<p class="warning">{len(failed)} replication(s) failed and are left out of every figure: '
-                + ", ".join(esc(str(f.get("index"))) for f in failed[:20]) + (" …" if len(failed) > 20 else "") + "</p>")
-    bottleneck = s.get("bottleneck")
+                + ", ".join(esc(str(f.index)) for f in failed[:20]) + (" …" if len(failed) > 20 else "") + "</p>")
+    bottleneck = s.bottleneck
     neck = (f"<p>Bottleneck (highest mean utilization): <strong>{esc(bottleneck)}</strong>; "
             'see <a href="#time">where the time goes</a>.</p>') if bottleneck else ""
     explain = ('<p class="note">P50 is the median over replications, P10–P90 the range that holds 80% of them; '
@@ -304,15 +313,15 @@ def _deliveries(saved: Saved) -> str:
 def _movements(saved: Saved) -> str:
     s = saved.summary
     carriers = saved.scenario.get("carriers", {})
-    many = s.get("replications_completed", 0) > 1
+    many = s.many
     rows = []
     for group, label in (("flights", "flights"), ("sailings", "sailings"), ("land_trips", "land trips")):
-        for ctype, stats in (s.get(group) or {}).items():
+        for ctype, stats in s.movements.get(group, {}).items():
             name = carriers.get(ctype, {}).get("name", "")
             rows.append([esc(label), f"<code>{esc(ctype)}</code>" + (f" {esc(name)}" if name else ""),
                          _range(stats, fmt_num, many)])
     table = html_table(["Kind", "Carrier type", "Loaded movements: P50" + (" (P10–P90)" if many else "")], rows, numeric=(2,))
-    tonnes = s.get("tonnes_by_mode") or {}
+    tonnes = s.tonnes_by_mode
     trows = [[esc(m), _range(v, fmt_num, many)] for m, v in tonnes.items()]
     ttable = html_table(["Mode", "Tonnes moved: P50" + (" (P10–P90)" if many else "")], trows, numeric=(1,))
     return (_figure(saved, "movements.png", "Bar charts of flights, sailings and land trips per carrier type, and tonnes by mode",
@@ -323,30 +332,30 @@ def _movements(saved: Saved) -> str:
 
 def _where_time_goes(saved: Saved) -> str:
     s = saved.summary
-    rows = s.get("utilization") or []
-    neck = s.get("bottleneck")
+    rows = s.utilization
+    neck = s.bottleneck
     parts = []
     if neck:
-        row = next((r for r in rows if r.get("resource") == neck), {})
+        row = s.busiest(neck)
         parts.append(f'<p class="headline warn">Bottleneck: <strong>{esc(neck)}</strong>, '
-                     f"{_pct(row.get('utilization'))} utilized over the active period, "
-                     f"{fmt_num(row.get('queue_h'))} carrier-hours of queueing for it per replication (mean).</p>")
+                     f"{_pct(row.utilization if row else None)} utilized over the active period, "
+                     f"{fmt_num(row.queue_h if row else None)} carrier-hours of queueing for it per replication (mean).</p>")
     else:
         parts.append('<p class="note">No constrained resource was measured.</p>')
-    total_queue = sum(float(r.get("queue_h") or 0) for r in rows)
-    top_queue = max(rows, key=lambda r: float(r.get("queue_h") or 0), default=None)
-    if top_queue and float(top_queue.get("queue_h") or 0) > 0:
+    total_queue = sum(float(r.queue_h or 0) for r in rows)
+    top_queue = max(rows, key=lambda r: float(r.queue_h or 0), default=None)
+    if top_queue and float(top_queue.queue_h or 0) > 0:
         parts.append(f"<p>Carriers spent {fmt_num(total_queue)} carrier-hours queueing in all (mean per replication); "
-                     f"the most at <strong>{esc(top_queue['resource'])}</strong> ({fmt_num(top_queue.get('queue_h'))} h).</p>")
+                     f"the most at <strong>{esc(top_queue.resource)}</strong> ({fmt_num(top_queue.queue_h)} h).</p>")
     parts.append(_figure(saved, "utilization.png", "Daily utilization of each airfield, berth and land-handling resource",
                          "Share of each node resource's capacity in use per day (mean over replications). "
                          "Fleets are in the next picture and the table."))
     parts.append(_figure(saved, "queueing.png", "Utilization and queueing hours per constrained resource",
                          "Mean utilization over the active period and the carrier-hours spent queueing, per resource; "
                          "the bottleneck in red."))
-    table_rows = [[("<strong>" + esc(r.get("resource")) + "</strong>") if r.get("resource") == neck else esc(r.get("resource")),
-                   esc(str(r.get("kind", "")).replace("_", " ")), esc(r.get("where", "")), fmt_num(r.get("capacity")),
-                   _pct(r.get("utilization")), fmt_num(r.get("queue_h"))] for r in rows]
+    table_rows = [[("<strong>" + esc(r.resource) + "</strong>") if r.resource == neck else esc(r.resource),
+                   esc(r.kind.replace("_", " ")), esc(r.where), fmt_num(r.capacity),
+                   _pct(r.utilization), fmt_num(r.queue_h)] for r in rows]
     parts.append("<details><summary>Every constrained resource (table)</summary>" +
                  html_table(["Resource", "Kind", "Where", "Capacity", "Utilization", "Queueing (carrier-h)"], table_rows,
                         numeric=(3, 4, 5)) + "</details>")
@@ -354,7 +363,7 @@ def _where_time_goes(saved: Saved) -> str:
 
 
 def _fleet(saved: Saved) -> str:
-    rep = saved.summary.get("representative_replication")
+    rep = saved.summary.representative_replication
     if not saved.trips:
         return '<p class="note">No trip log in this results folder (trips.csv is missing or empty).</p>' + \
             _figure(saved, "fleet_timeline.png", "Fleet timeline", "")
@@ -472,7 +481,7 @@ def _assumptions(saved: Saved) -> str:
 
 
 def _bounds(saved: Saved) -> str:
-    bounds = saved.summary.get("bounds")
+    bounds = saved.summary.bounds
     if not bounds:
         return '<p class="note">No bounds in this results folder (summary.json has no <code>bounds</code>).</p>'
     try:
@@ -508,7 +517,7 @@ def _cell(value: Any) -> str:
 
 def _render_bounds(saved: Saved, bounds: Any) -> str:
     """Bounds beside the simulated figures: per class where the bounds are given per class, the rest as a list."""
-    classes = saved.summary["classes"]
+    classes = saved.summary.classes
     per_class = None
     rest = bounds
     if isinstance(bounds, dict):
@@ -527,8 +536,8 @@ def _render_bounds(saved: Saved, bounds: Any) -> str:
         for cls in classes:
             info = classes[cls]
             f = flat.get(cls, {})
-            rows.append([_class_label(saved, cls), fmt_num((info.get("delivered_by_deadline") or {}).get("p50")),
-                         fmt_num((info.get("closure_day") or {}).get("p50"), 1)] + [_cell(f.get(k)) for k in keys])
+            rows.append([_class_label(saved, cls), fmt_num(info.delivered_by_deadline.p50),
+                         fmt_num(info.closure_day.p50, 1)] + [_cell(f.get(k)) for k in keys])
         headers = ["Class", "Simulated delivered by deadline (P50)", "Simulated closure day (P50)"] + \
                   [esc(k.replace("_", " ")) for k in keys]
         parts.append(html_table(headers, rows, numeric=range(1, 3 + len(keys))))
@@ -541,10 +550,10 @@ def _render_bounds(saved: Saved, bounds: Any) -> str:
 
 
 def _reproduce(saved: Saved) -> str:
-    r = saved.summary.get("reproduce") or {}
+    r = saved.summary.reproduce or {}
     s = saved.summary
     rows = [[esc(k.replace("_", " ")), f"<code>{esc(v)}</code>"] for k, v in r.items()]
-    cmd = f"sim run SCENARIO.toml -n {s.get('replications', '')} --seed {s.get('seed', '')}"
+    cmd = f"sim run SCENARIO.toml -n {s.replications} --seed {s.seed}"
     missing = ""
     if saved.missing:
         missing = f'<p class="note">Not in this results folder: {", ".join(esc(m) for m in saved.missing)}.</p>'

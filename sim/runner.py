@@ -28,6 +28,7 @@ from sim.measure import Outcome, measure
 from sim.model import simulate
 from sim.record import RunRecord, Trip
 from sim.schema import Scenario
+from sim.summary import RunSummary
 
 
 def generator_for(seed: int, index: int) -> np.random.Generator:
@@ -215,23 +216,22 @@ class RunResult:
     only: int | None = None  # the one replication run (--replication K), or None for replications 0..N-1
     bounds: dict[str, Any] | None = None  # sim.bounds.bounds_summary of the scenario, when computed
 
-    def summary(self) -> dict[str, Any]:
-        """The contents of summary.json: aggregate figures plus what is needed to reproduce them."""
-        doc = self.aggregate.summary()
-        doc["representative_replication"] = self.representative
-        if self.bounds is not None:
-            doc["bounds"] = self.bounds
-        doc["reproduce"] = {
-            "tool": "surge-sim",
-            "version": __version__,
-            "scenario_sha256": self.scenario.fingerprint(),
-            "dispatch": self.scenario.dispatch,
-            "seed": self.aggregate.seed,
-            "replications": self.aggregate.replications,
-            "only_replication": self.only,
-            "seed_derivation": "replication k uses numpy.random.SeedSequence(seed).spawn(n)[k], the same for any n > k",
-        }
-        return doc
+    def summary(self) -> RunSummary:
+        """The run's typed summary: aggregate figures plus what is needed to reproduce them (summary.json is its `to_dict()`)."""
+        return self.aggregate.summary().with_(
+            representative_replication=self.representative,
+            bounds=self.bounds,
+            reproduce={
+                "tool": "surge-sim",
+                "version": __version__,
+                "scenario_sha256": self.scenario.fingerprint(),
+                "dispatch": self.scenario.dispatch,
+                "seed": self.aggregate.seed,
+                "replications": self.aggregate.replications,
+                "only_replication": self.only,
+                "seed_derivation": "replication k uses numpy.random.SeedSequence(seed).spawn(n)[k], the same for any n > k",
+            },
+        )
 
     def replication_rows(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Rows and columns of replications.csv."""

@@ -1,4 +1,4 @@
-"""Read a results folder written by `sim run` back as plain data, for `sim plot` and report.html.
+"""Read a results folder written by `sim run` back (typed summary, plain tables), for `sim plot` and report.html.
 
 A folder is a user's input here: its JSON files may have been edited. `load` checks the values
 the pictures and the page use against the shapes `sim run` writes (`SUMMARY`, `SCENARIO`) and
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import UsageError
+from sim.summary import RunSummary
 
 # --- the shapes of the saved JSON ------------------------------------------------------------------------
 
@@ -151,7 +152,7 @@ class Saved:
     """The saved files of one results folder, as plain data."""
 
     folder: Path
-    summary: dict[str, Any]
+    summary: RunSummary
     scenario: dict[str, Any] = field(default_factory=dict)  # {} when scenario_resolved.json is absent
     deliveries: list[dict[str, str]] = field(default_factory=list)
     utilization: list[dict[str, str]] = field(default_factory=list)
@@ -162,7 +163,7 @@ class Saved:
     def closure_days(self) -> dict[str, list[float]]:
         """Closure day of each class per replication, from replications.csv (inf when never closed)."""
         out: dict[str, list[float]] = {}
-        for cls in self.summary.get("classes", {}):
+        for cls in self.summary.classes:
             key = f"{cls}_closure_day"
             out[cls] = [float(r[key]) if r.get(key) not in (None, "") else math.inf for r in self.replications]
         return out
@@ -185,7 +186,7 @@ def load(results_dir: Path) -> Saved:
     if not isinstance(summary, dict) or not isinstance(summary.get("classes"), dict):
         raise UsageError(f"{summary_file}: not a surge-sim summary (no classes)")
     check_shape(summary, SUMMARY, summary_file)
-    saved = Saved(folder, summary)
+    saved = Saved(folder, RunSummary.from_dict(summary))
     scenario_file = folder / "scenario_resolved.json"
     if scenario_file.is_file():
         try:

@@ -104,9 +104,9 @@ class SizingPoint:
 
 def _point(value: float, result: RunResult) -> SizingPoint:
     summary = result.aggregate.summary()
-    return SizingPoint(value, summary["all_met_probability"], tuple(summary["all_met_ci95"]), summary["bottleneck"],
-                       {c: i["p_met"] for c, i in summary["classes"].items()},
-                       {c: i["closure_day"]["p50"] for c, i in summary["classes"].items()})
+    return SizingPoint(value, summary.all_met_probability or 0.0, summary.all_met_ci95, summary.bottleneck,
+                       {c: v.p_met or 0.0 for c, v in summary.classes.items()},
+                       {c: v.closure_day.p50 for c, v in summary.classes.items()})
 
 
 @dataclass

@@ -82,7 +82,8 @@ def compare_command(args: argparse.Namespace) -> int:
         summaries = [r.summary() for r in comparison.results]
         write_json(tmp / "compare.json", {"scenarios": names, "replications": replications, "seed": args.seed,
                                            "shared_classes": comparison.shared_classes(),
-                                           "not_shared": comparison.unshared_classes(), "summaries": summaries})
+                                           "not_shared": comparison.unshared_classes(),
+                                           "summaries": [s.to_dict() for s in summaries]})
         compare_delivery(names, summaries, [r.aggregate.delivery_rows() for r in comparison.results],
                          comparison.shared_classes(), tmp / "compare_delivery.png")
         compare_counts(names, summaries, tmp / "compare_counts.png")

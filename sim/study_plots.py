@@ -13,13 +13,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from sim import style  # noqa: E402
 from sim.plots import grid, shown_days  # noqa: E402
+from sim.summary import RunSummary, Spread  # noqa: E402
 
 
-def compare_delivery(names: list[str], summaries: list[dict[str, Any]], rows: list[list[dict[str, Any]]],
+def compare_delivery(names: list[str], summaries: list[RunSummary], rows: list[list[dict[str, Any]]],
                      classes: list[str], path: Path) -> None:
     """One panel per shared class: each scenario's median delivery and P10-P90 band, target and deadline."""
-    start = dt.date.fromisoformat(summaries[0]["start_date"])
-    deadline = start + dt.timedelta(days=summaries[0]["deadline_day"])
+    start = dt.date.fromisoformat(summaries[0].start_date)
+    deadline = start + dt.timedelta(days=summaries[0].deadline_day)
     end = start + dt.timedelta(days=max(shown_days(s) for s in summaries))
     with style.style():
         nrows, ncols = grid(len(classes))
@@ -32,14 +33,14 @@ def compare_delivery(names: list[str], summaries: list[dict[str, Any]], rows: li
                 colour = style.class_colour(j)
                 ax.fill_between(dates, [r["cumulative_p10"] for r in mine], [r["cumulative_p90"] for r in mine],
                                 color=colour, alpha=0.15, linewidth=0)
-                p = summary["classes"][cls]["p_met"]
+                p = summary.classes[cls].p_met or 0.0
                 ax.plot(dates, [r["cumulative_p50"] for r in mine], color=colour, linewidth=2, label=f"{name} (P(met) {p:.2f})")
-            info = summaries[0]["classes"][cls]
-            style.target_line(ax, info["target"], label=f"target {info['target']:,.0f}")
+            info = summaries[0].classes[cls]
+            style.target_line(ax, info.target, label=f"target {info.target:,.0f}")
             style.deadline_line(ax, deadline, label=f"deadline {deadline:%d %b %Y}")
-            ax.set_title(style.short(info["name"]))
-            ax.set_ylabel(f"cumulative {info['unit']}")
-            ax.set_ylim(0, info["target"] * 1.12)
+            ax.set_title(style.short(info.name))
+            ax.set_ylabel(f"cumulative {info.unit}")
+            ax.set_ylim(0, info.target * 1.12)
             ax.set_xlim(start, end)
             ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
             style.format_date_axis(ax, start, end)
@@ -51,15 +52,15 @@ def compare_delivery(names: list[str], summaries: list[dict[str, Any]], rows: li
         style.save(fig, path)
 
 
-def compare_counts(names: list[str], summaries: list[dict[str, Any]], path: Path) -> None:
+def compare_counts(names: list[str], summaries: list[RunSummary], path: Path) -> None:
     """Grouped bars: mean flights per aircraft type and sailings per vessel type, per scenario."""
     with style.style():
         fig, axes = plt.subplots(1, 2, figsize=(12, 4))
         for ax, group, title in ((axes[0], "flights", "Flights by aircraft type"), (axes[1], "sailings", "Sailings by vessel type")):
-            types = sorted({t for s in summaries for t in s[group]})
+            types = sorted({t for s in summaries for t in s.movements[group]})
             width = 0.8 / max(len(names), 1)
             for j, (name, summary) in enumerate(zip(names, summaries)):
-                values = [(summary[group].get(t) or {}).get("mean") or 0 for t in types]
+                values = [(summary.movements[group].get(t) or Spread()).mean or 0 for t in types]
                 xs = [k + (j - (len(names) - 1) / 2) * width for k in range(len(types))]
                 bars = ax.bar(xs, values, width, label=name, color=style.class_colour(j))
                 ax.bar_label(bars, fmt="%.0f", fontsize=7)

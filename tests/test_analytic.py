@@ -758,7 +758,7 @@ def test_sim_run_writes_all_outputs_with_documented_keys(tmp_path, capsys):
 def test_runner_aggregates_the_same_figures_as_one_simulation():
     scenario = build(scenario_raw({"deadline_days": 3, "horizon_days": 4}))
     result = run(scenario, replications=2, seed=5)
-    summary = result.aggregate.summary()
+    summary = result.aggregate.summary().to_dict()
     expected = 50 * _count_by(72, 7, 9)
     assert summary["classes"]["stuff"]["delivered_by_deadline"]["p50"] == pytest.approx(expected)
     assert result.record is not None and len(result.record.trips) == _count_by(96, 7, 9)

@@ -47,7 +47,7 @@ FIXED_DAYS = 7.0
 def test_closure_and_p_met_match_the_exponential_delay() -> None:
     mean, deadline, n = 5.0, 14.0, 2000
     result = run(validate_raw(voyage_scenario(mean, deadline=deadline)), replications=n, seed=11)
-    summary = result.summary()["classes"]["ammo"]
+    summary = result.summary().to_dict()["classes"]["ammo"]
     p_true = 1 - math.exp(-(deadline - FIXED_DAYS) / mean)  # P(delay <= 7 days) = 0.753
     se = math.sqrt(p_true * (1 - p_true) / n)
     assert abs(summary["p_met"] - p_true) < 4 * se
@@ -63,14 +63,14 @@ def test_closure_and_p_met_match_the_exponential_delay() -> None:
 
 def test_ready_ships_sail_on_plan() -> None:
     result = run(validate_raw(voyage_scenario(ready=1.0)), replications=20, seed=3)
-    closure = result.summary()["classes"]["ammo"]["closure_day"]
+    closure = result.summary().to_dict()["classes"]["ammo"]["closure_day"]
     assert closure["p10"] == closure["p90"] == pytest.approx(FIXED_DAYS)
 
 
 def test_no_uncertainty_block_is_deterministic() -> None:
     raw = voyage_scenario()
     del raw["uncertainty"]
-    summary = run(validate_raw(raw), replications=5, seed=99).summary()["classes"]["ammo"]
+    summary = run(validate_raw(raw), replications=5, seed=99).summary().to_dict()["classes"]["ammo"]
     assert summary["closure_day"] == {"mean": FIXED_DAYS, "p10": FIXED_DAYS, "p50": FIXED_DAYS, "p90": FIXED_DAYS}
     assert summary["p_met"] == 1.0
 
@@ -133,7 +133,7 @@ def test_a_failing_replication_is_reported_and_the_others_kept(monkeypatch: pyte
     scenario = validate_raw(voyage_scenario())
     fail_replication(monkeypatch, 2, ValueError("boom"))
     result = run(scenario, replications=5, seed=1)
-    summary = result.summary()
+    summary = result.summary().to_dict()
     assert [f["index"] for f in summary["failed_replications"]] == [2]
     assert "ValueError: boom" in summary["failed_replications"][0]["error"]
     assert summary["replications_completed"] == 4

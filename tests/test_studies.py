@@ -80,7 +80,7 @@ def test_more_aircraft_do_not_raise_the_median_closure_on_the_baseline() -> None
     last = [max(row[f"{c}_closure_day"] or math.inf for c in base.scenario.requirements) for row in base.replication_rows()[0]]
     last_more = [max(row[f"{c}_closure_day"] or math.inf for c in more.requirements) for row in extra.replication_rows()[0]]
     assert sorted(last_more)[len(last_more) // 2] <= sorted(last)[len(last) // 2]
-    assert extra.summary()["all_met_probability"] >= base.summary()["all_met_probability"]
+    assert extra.summary().all_met_probability >= base.summary().all_met_probability
 
 
 def load_scenario_raw() -> dict:
